@@ -1,0 +1,30 @@
+"""The label: when a 64520 line counts as denied, paid, or still pending.
+
+A line is denied when its remit pays 0 and it carries at least one CO, OA or PI adjustment whose
+CARC is not a non-denial code; zero payment explained only by PR-1/2/3 is not a denial
+(cpt-64520.md §7, CARC 45 usage note). A line without a remit is pending.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+LineStatus = Literal["denied", "paid", "patient_liability", "pending"]
+
+# CARCs that adjust payment without denying the service (contractual, sequestration,
+# multiple-procedure reduction, prior-payer impact, etc.).
+NON_DENIAL_CARCS: frozenset[str] = frozenset(
+    {"45", "253", "59", "23", "144", "94", "42", "131", "237", "P1", "P2", "P3"}
+)
+PATIENT_SHARE_CARCS: frozenset[str] = frozenset({"1", "2", "3"})
+DENIAL_GROUP_CODES: frozenset[str] = frozenset({"CO", "OA", "PI"})
+
+
+def is_denial_adjustment(group_code: str, carc: str) -> bool:
+    """One adjustment that, on a zero-paid line, makes the line a denial."""
+    return group_code in DENIAL_GROUP_CODES and carc not in NON_DENIAL_CARCS
+
+
+def non_denial_carcs_sql() -> str:
+    """The non-denial CARC set as a SQL list literal, for DuckDB queries."""
+    return "(" + ", ".join(f"'{c}'" for c in sorted(NON_DENIAL_CARCS)) + ")"

@@ -1,0 +1,41 @@
+"""Resources shared by every asset: the DuckDB warehouse and the product's folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.settings import ProductSettings
+
+
+class ProductPaths(dg.ConfigurableResource):
+    """Landing, exports and data folders of this installation."""
+
+    landing: str
+    warehouse: str
+    exports: str
+
+    def settings(self) -> ProductSettings:
+        return ProductSettings(
+            landing=Path(self.landing), warehouse=Path(self.warehouse), exports=Path(self.exports)
+        )
+
+
+def build_resources(settings: ProductSettings | None = None) -> dict[str, dg.ConfigurableResource]:
+    """Resources for a run; the CLI passes its flags through `settings`."""
+    settings = settings or ProductSettings()
+    return {
+        "warehouse": DuckDBResource(database=str(settings.warehouse)),
+        "paths": ProductPaths(
+            landing=str(settings.landing),
+            warehouse=str(settings.warehouse),
+            exports=str(settings.exports),
+        ),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

@@ -1,0 +1,47 @@
+"""Where the product reads and writes: environment variables with embedded defaults under ./data."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_path(name: str, default: str) -> Path:
+    return Path(os.environ.get(name) or default)
+
+
+@dataclass(frozen=True)
+class ProductSettings:
+    """Folders and files of one installation; CLI flags override the environment."""
+
+    landing: Path = field(default_factory=lambda: _env_path("DENIAL_RISK_LANDING", "data/landing"))
+    warehouse: Path = field(
+        default_factory=lambda: _env_path("DENIAL_RISK_WAREHOUSE", "data/warehouse.duckdb")
+    )
+    exports: Path = field(default_factory=lambda: _env_path("DENIAL_RISK_EXPORTS", "data/exports"))
+
+    @property
+    def data_root(self) -> Path:
+        """Models, reports, Data Docs and the published snapshot live beside the warehouse."""
+        return self.warehouse.parent
+
+    @property
+    def models(self) -> Path:
+        return self.data_root / "models"
+
+    @property
+    def reports(self) -> Path:
+        return self.data_root / "reports"
+
+    @property
+    def data_docs(self) -> Path:
+        return self.data_root / "data_docs"
+
+    @property
+    def published_snapshot(self) -> Path:
+        return self.data_root / "published" / "snapshot.duckdb"
+
+    @property
+    def phi_key_file(self) -> Path:
+        return self.data_root / ".phi_key"
