@@ -1,0 +1,252 @@
+"""The `denial-risk` command: generate synthetic data, run the pipeline, open the dashboards."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipelines.settings import ProductSettings
+
+app = typer.Typer(
+    help="Denial-risk pipeline and model for CPT 64520 claim lines.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DEFAULT_DEMO_LINES = 100_000
+DEFAULT_SEED = 7
+
+LandingOpt = Annotated[
+    Path | None, typer.Option(help="Landing folder [env DENIAL_RISK_LANDING, default data/landing]")
+]
+WarehouseOpt = Annotated[
+    Path | None,
+    typer.Option(help="DuckDB warehouse [env DENIAL_RISK_WAREHOUSE, default data/warehouse.duckdb]"),
+]
+ExportsOpt = Annotated[
+    Path | None, typer.Option(help="Exports folder [env DENIAL_RISK_EXPORTS, default data/exports]")
+]
+
+
+def _settings(landing: Path | None, warehouse: Path | None, exports: Path | None) -> ProductSettings:
+    defaults = ProductSettings()
+    return ProductSettings(
+        landing=landing or defaults.landing,
+        warehouse=warehouse or defaults.warehouse,
+        exports=exports or defaults.exports,
+    )
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Landing folder to write")],
+    lines: Annotated[int, typer.Option(help="Total claim lines (all CPT codes)")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files")] = DEFAULT_SEED,
+    truth: Annotated[
+        Path | None, typer.Option(help="Ground-truth file (.csv or .parquet), outside the landing folder")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    x12: Annotated[bool, typer.Option("--x12", help="Write claims as 837P and remits as 835")] = False,
+) -> None:
+    """Generate a SYNTHETIC landing folder (and its ground truth) in the input contract."""
+    if format not in ("csv", "parquet"):
+        raise typer.BadParameter("--format must be csv or parquet")
+    summary = _generate(out, lines, seed, truth, format, x12)  # type: ignore[arg-type]
+    _print_generation(summary)
+
+
+def _generate(
+    out: Path, lines: int, seed: int, truth: Path | None, fmt: Literal["csv", "parquet"], x12: bool
+):
+    from pipelines.sources.synthetic import generate_world
+
+    if truth is not None and truth.resolve().is_relative_to(out.resolve()):
+        raise typer.BadParameter("--truth must not be inside the landing folder: the pipeline would read it")
+    with Progress(
+        TextColumn("generating synthetic claims"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} lines"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("generate", total=lines)
+        return generate_world(
+            out,
+            lines=lines,
+            seed=seed,
+            truth=truth,
+            fmt=fmt,
+            x12=x12,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+
+
+def _print_generation(summary) -> None:
+    console.print(f"[bold]SYNTHETIC[/bold] data written to {summary.out} ({len(summary.files)} files)")
+    console.print(
+        f"  claim lines {summary.claim_lines:,}; 64520 lines {summary.lines_64520:,} "
+        f"({summary.pending_lines_64520:,} pending); 64520 denial rate {summary.denial_rate_64520:.1%}"
+    )
+    console.print(f"  oracle ROC AUC on pending 64520 lines: {summary.oracle_roc_auc_pending:.4f}")
+    if summary.truth:
+        console.print(f"  ground truth: {summary.truth}")
+    console.print(f"  took {summary.seconds:.1f} s")
+
+
+@app.command()
+def run(landing: LandingOpt = None, warehouse: WarehouseOpt = None, exports: ExportsOpt = None) -> None:
+    """Load the landing folder, validate, build features, train, score, export and report."""
+    settings = _settings(landing, warehouse, exports)
+    if not settings.landing.is_dir():
+        console.print(f"[red]Landing folder {settings.landing} does not exist.[/red]")
+        raise typer.Exit(2)
+    report = _run(settings)
+    raise typer.Exit(report.exit_code)
+
+
+def _run(settings: ProductSettings):
+    from pipelines.runner import run_pipeline
+
+    console.print(f"Running the pipeline on {settings.landing} → {settings.warehouse}")
+    started: dict[str, float] = {}
+
+    def on_step(event: str, step: str) -> None:
+        if event == "step_start":
+            started[step] = time.perf_counter()
+            console.print(f"  [cyan]…[/cyan] {step}")
+        elif event == "step_success":
+            console.print(f"  [green]✓[/green] {step} ({time.perf_counter() - started.get(step, 0):.1f} s)")
+        elif event == "step_failure":
+            console.print(f"  [red]✗[/red] {step}")
+        elif event == "step_skipped":
+            console.print(f"  [yellow]-[/yellow] {step} skipped (an upstream step or blocking check failed)")
+
+    began = time.perf_counter()
+    report = run_pipeline(settings, on_step=on_step)
+    _print_run_summary(report, settings, time.perf_counter() - began)
+    return report
+
+
+def _print_run_summary(report, settings: ProductSettings, seconds: float) -> None:
+    table = Table(title="Ingestion", show_lines=False)
+    for column in ("asset", "files loaded", "skipped", "rejected", "rows read", "loaded", "quarantined"):
+        table.add_column(column, justify="right" if column != "asset" else "left")
+    for asset, meta in report.metadata.items():
+        if "rows_read" in meta:
+            table.add_row(
+                asset,
+                *(
+                    f"{int(meta.get(k, 0) or 0):,}"
+                    for k in ("files_loaded", "files_skipped", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined")
+                ),
+            )
+    console.print(table)
+    for asset, meta in report.metadata.items():
+        if meta.get("rejected_files"):
+            console.print(f"[red]Rejected files ({asset}):[/red] {meta['rejected_files']}")
+
+    passed = sum(c.passed for c in report.checks)
+    console.print(f"Checks: {passed} passed, {len(report.checks) - passed} failed")
+    for check in report.checks:
+        if not check.passed:
+            colour = "red" if check.severity == "ERROR" else "yellow"
+            console.print(f"  [{colour}]{check.severity} {check.asset}:{check.name}[/{colour}] {check.description}")
+
+    model = report.metadata.get("denial_model", {})
+    if model:
+        console.print(
+            f"Model {model.get('model_version')} (champion {model.get('champion_version')}): "
+            f"ROC AUC {_fmt(model.get('roc_auc'))}, ECE {_fmt(model.get('ece'))}"
+        )
+    export_path = report.value("risk_score_export", "export_path")
+    if export_path:
+        rows = report.value("risk_score_export", "dagster/row_count")
+        console.print(f"Export: {export_path} ({rows} pending 64520 lines scored)")
+    report_path = report.value("static_report", "report_path")
+    if report_path:
+        console.print(f"Report: {report_path}")
+    docs_index = settings.data_docs / "index.html"
+    if docs_index.exists():
+        console.print(f"Data Docs: {docs_index}")
+    for step, message in report.failed_steps:
+        console.print(f"[red]Step {step} failed:[/red] {message}")
+    status = "[green]succeeded[/green]" if report.exit_code == 0 else "[red]needs attention[/red]"
+    console.print(f"Run {report.run_id[:8]} {status} in {seconds:.1f} s")
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) else "n/a"
+
+
+@app.command()
+def dashboard(
+    warehouse: WarehouseOpt = None,
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8050,
+) -> None:
+    """Serve the analysts' dashboards from the snapshot the last run published."""
+    from dashboards.app import run as run_dashboard
+
+    settings = _settings(None, warehouse, None)
+    if not settings.published_snapshot.exists():
+        console.print(
+            f"[red]No published snapshot at {settings.published_snapshot}.[/red] Run `denial-risk run` first."
+        )
+        raise typer.Exit(2)
+    console.print(f"Dashboards on http://{host}:{port}/ (snapshot {settings.published_snapshot})")
+    run_dashboard(settings.published_snapshot, host=host, port=port)
+
+
+@app.command()
+def demo(
+    lines: Annotated[int, typer.Option(help="Claim lines to generate when data/landing is absent")] = DEFAULT_DEMO_LINES,
+) -> None:
+    """Generate the default synthetic world (when absent), run everything, and say where to look."""
+    settings = ProductSettings()
+    truth = settings.data_root / "truth" / "truth_64520.csv"
+    if not settings.landing.is_dir() or not any(settings.landing.rglob("*.*")):
+        console.print(f"No landing data in {settings.landing}: generating the default SYNTHETIC world")
+        _print_generation(_generate(settings.landing, lines, DEFAULT_SEED, truth, "csv", False))
+    report = _run(settings)
+    if report.exit_code == 0 and truth.exists():
+        _evaluate_against_truth(settings, truth)
+    console.print("")
+    console.print(f"Exports:    {settings.exports}")
+    console.print(f"Report:     {settings.reports / 'report.html'}")
+    console.print(f"Data Docs:  {settings.data_docs / 'index.html'}")
+    console.print("Dashboards: uv run denial-risk dashboard   (then open http://127.0.0.1:8050/)")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="Ground-truth file written by `generate --truth`")],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """SYNTHETIC data only: compare the champion's scores of pending lines with the true probability."""
+    settings = _settings(None, warehouse, None)
+    _evaluate_against_truth(settings, truth)
+
+
+def _evaluate_against_truth(settings: ProductSettings, truth: Path) -> None:
+    from pipelines.oracle import evaluate_against_truth
+
+    table = evaluate_against_truth(settings, truth)
+    view = Table(title="Pending 64520 lines against the ground truth (synthetic)")
+    for column in table.columns:
+        view.add_column(column, justify="left" if column == "scorer" else "right")
+    for row in table.iter_rows():
+        view.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
+    console.print(view)
+
+
+if __name__ == "__main__":
+    app()
