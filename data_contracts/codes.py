@@ -46,7 +46,9 @@ def icd10cm_codes() -> frozenset[str]:
 @cache
 def sympathetic_block_indications() -> pl.DataFrame:
     """Clinical shortlist of indications for a sympathetic block (not a payer coverage list)."""
-    frame = pl.read_csv(reference_file("icd10cm_2026_64520_relevant_extract.csv"), infer_schema=False)
+    frame = pl.read_csv(
+        reference_file("icd10cm_2026_64520_relevant_extract.csv"), infer_schema=False
+    )
     return frame.with_columns(normalized_icd10(pl.col("code")))
 
 
@@ -121,4 +123,6 @@ def fee_schedule() -> pl.DataFrame:
 
 @cache
 def medicare_allowed_64520_by_locality() -> pl.DataFrame:
-    return pl.read_csv(reference_file("derived_64520_medicare_pfs_2025_by_locality.csv"), infer_schema=False)
+    return pl.read_csv(
+        reference_file("derived_64520_medicare_pfs_2025_by_locality.csv"), infer_schema=False
+    )

@@ -43,7 +43,9 @@ CLAIMS: tuple[ColumnSpec, ...] = (
     ColumnSpec("modifier_4", "string", False, "known CPT/HCPCS modifier"),
     ColumnSpec("units", "number", True, "> 0"),
     ColumnSpec("charge_amount", "decimal", True, ">= 0"),
-    ColumnSpec("diagnosis_codes", "string", True, "ICD-10-CM codes separated by ';', first primary"),
+    ColumnSpec(
+        "diagnosis_codes", "string", True, "ICD-10-CM codes separated by ';', first primary"
+    ),
     ColumnSpec("prior_auth_number", "string", False),
 )
 

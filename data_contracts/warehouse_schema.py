@@ -1,0 +1,157 @@
+"""DDL of the staged warehouse tables (docs/architecture.md "Staged tables"), run idempotently.
+
+Money is DECIMAL(12,2), dates DATE, codes VARCHAR. Every staged row carries source_file (path
+relative to the landing folder) and source_row (1-based data row, or the X12 segment position).
+Remit tables also keep the X12 match fields (`match_*`) so a remit without REF*6R can be matched
+to its claim line again on a later run, when the claim line arrives.
+"""
+
+from __future__ import annotations
+
+STAGED_CLAIM_LINES = """
+CREATE TABLE IF NOT EXISTS staged_claim_lines (
+    claim_id VARCHAR NOT NULL,
+    line_number INTEGER NOT NULL,
+    encounter_id VARCHAR,
+    patient_key VARCHAR NOT NULL,
+    patient_age SMALLINT NOT NULL,
+    patient_sex VARCHAR,
+    payer_id VARCHAR NOT NULL,
+    payer_name VARCHAR,
+    plan_type VARCHAR NOT NULL,
+    rendering_npi VARCHAR NOT NULL,
+    place_of_service VARCHAR NOT NULL,
+    service_date DATE NOT NULL,
+    submission_date DATE NOT NULL,
+    cpt_code VARCHAR NOT NULL,
+    modifier_1 VARCHAR,
+    modifier_2 VARCHAR,
+    modifier_3 VARCHAR,
+    modifier_4 VARCHAR,
+    units DOUBLE NOT NULL,
+    charge_amount DECIMAL(12,2) NOT NULL,
+    diagnosis_codes VARCHAR[] NOT NULL,
+    primary_diagnosis VARCHAR NOT NULL,
+    prior_auth_number VARCHAR,
+    extra_columns VARCHAR,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL
+)"""
+
+STAGED_REMITS = """
+CREATE TABLE IF NOT EXISTS staged_remits (
+    claim_id VARCHAR NOT NULL,
+    line_number INTEGER,
+    adjudication_date DATE NOT NULL,
+    allowed_amount DECIMAL(12,2) NOT NULL,
+    paid_amount DECIMAL(12,2) NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    match_cpt_code VARCHAR,
+    match_modifiers VARCHAR,
+    match_service_date DATE
+)"""
+
+STAGED_REMIT_ADJUSTMENTS = """
+CREATE TABLE IF NOT EXISTS staged_remit_adjustments (
+    claim_id VARCHAR NOT NULL,
+    line_number INTEGER,
+    group_code VARCHAR NOT NULL,
+    carc VARCHAR NOT NULL,
+    amount DECIMAL(12,2) NOT NULL,
+    rarc VARCHAR,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    match_cpt_code VARCHAR,
+    match_modifiers VARCHAR,
+    match_service_date DATE
+)"""
+
+STAGED_NOTES = """
+CREATE TABLE IF NOT EXISTS staged_notes (
+    note_id VARCHAR NOT NULL,
+    patient_key VARCHAR NOT NULL,
+    encounter_id VARCHAR,
+    note_date DATE NOT NULL,
+    note_type VARCHAR NOT NULL,
+    text VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL
+)"""
+
+LINE_OUTCOMES = """
+CREATE TABLE IF NOT EXISTS line_outcomes (
+    claim_id VARCHAR NOT NULL,
+    line_number INTEGER NOT NULL,
+    status VARCHAR NOT NULL,
+    denied BOOLEAN,
+    adjudication_date DATE,
+    allowed_amount DECIMAL(12,2),
+    paid_amount DECIMAL(12,2),
+    denial_carcs VARCHAR[],
+    primary_denial_carc VARCHAR,
+    denial_group_code VARCHAR,
+    denial_category VARCHAR,
+    rarcs VARCHAR[]
+)"""
+
+INGEST_LEDGER = """
+CREATE TABLE IF NOT EXISTS ingest_ledger (
+    path VARCHAR PRIMARY KEY,
+    folder VARCHAR NOT NULL,
+    size_bytes BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    first_seen TIMESTAMP WITH TIME ZONE NOT NULL,
+    last_seen TIMESTAMP WITH TIME ZONE NOT NULL,
+    status VARCHAR NOT NULL,
+    rows_read BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    message VARCHAR
+)"""
+
+QUARANTINED_ROWS = """
+CREATE TABLE IF NOT EXISTS quarantined_rows (
+    source_file VARCHAR NOT NULL,
+    folder VARCHAR NOT NULL,
+    source_row BIGINT,
+    reason VARCHAR NOT NULL,
+    column_name VARCHAR,
+    raw_record VARCHAR,
+    quarantined_at TIMESTAMP WITH TIME ZONE NOT NULL
+)"""
+
+# Remits and adjustments whose claim line is not loaded (yet); a view, so every run re-matches.
+UNMATCHED_REMITS = """
+CREATE OR REPLACE VIEW unmatched_remits AS
+SELECT 'remit' AS record_kind, r.claim_id, r.line_number, r.source_file, r.source_row
+FROM staged_remits r
+WHERE NOT EXISTS (
+    SELECT 1 FROM staged_claim_lines c
+    WHERE c.claim_id = r.claim_id AND c.line_number = r.line_number
+)
+UNION ALL
+SELECT 'adjustment' AS record_kind, a.claim_id, a.line_number, a.source_file, a.source_row
+FROM staged_remit_adjustments a
+WHERE NOT EXISTS (
+    SELECT 1 FROM staged_claim_lines c
+    WHERE c.claim_id = a.claim_id AND c.line_number = a.line_number
+)"""
+
+INGEST_DDL: tuple[str, ...] = (
+    STAGED_CLAIM_LINES,
+    STAGED_REMITS,
+    STAGED_REMIT_ADJUSTMENTS,
+    STAGED_NOTES,
+    LINE_OUTCOMES,
+    INGEST_LEDGER,
+    QUARANTINED_ROWS,
+    UNMATCHED_REMITS,
+)
+
+STAGED_TABLE: dict[str, str] = {
+    "claims": "staged_claim_lines",
+    "remits": "staged_remits",
+    "remit_adjustments": "staged_remit_adjustments",
+    "notes": "staged_notes",
+}

@@ -1,0 +1,100 @@
+"""Ingest assets: reference tables, staged landing files and the per-line label table."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
+from pipelines.sources.landing import (
+    IngestSummary,
+    build_line_outcomes,
+    ingest_claims,
+    ingest_notes,
+    ingest_remits,
+    load_reference_tables,
+)
+
+
+def _staging_metadata(summary: IngestSummary) -> dict[str, object]:
+    metadata: dict[str, object] = dict(summary.metadata())
+    metadata["dagster/row_count"] = sum(summary.table_rows.values())
+    metadata["rejected_files"] = dg.MetadataValue.text(summary.rejected_files)
+    for table, rows in summary.table_rows.items():
+        metadata[f"{table}_rows"] = rows
+    return metadata
+
+
+@dg.asset(group_name="ingest", kinds={"duckdb"}, pool=WAREHOUSE_POOL)
+def reference_tables(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """Code sets and CMS tables (NCCI PTP, MUE, fee schedule, POS, modifiers, CARC/RARC, ICD-10-CM)."""
+    with warehouse.get_connection() as con:
+        summary = load_reference_tables(con)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": summary.total_rows,
+            **{f"{table}_rows": rows for table, rows in summary.rows.items()},
+            "sources": dg.MetadataValue.json(summary.sources),
+        }
+    )
+
+
+@dg.asset(group_name="ingest", kinds={"duckdb"}, deps=[reference_tables], pool=WAREHOUSE_POOL)
+def staged_claim_lines(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
+) -> dg.MaterializeResult:
+    """Claim lines from landing/claims (CSV, Parquet, X12 837P), checked against input contract v1."""
+    with warehouse.get_connection() as con:
+        summary = ingest_claims(con, paths.settings(), context.log)
+    return dg.MaterializeResult(metadata=_staging_metadata(summary))
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"duckdb"},
+    deps=[reference_tables, staged_claim_lines],
+    pool=WAREHOUSE_POOL,
+)
+def staged_remits(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
+) -> dg.MaterializeResult:
+    """Remit lines and adjustments from landing/remits and landing/remit_adjustments (CSV, Parquet, X12 835)."""
+    with warehouse.get_connection() as con:
+        summary, match = ingest_remits(con, paths.settings(), context.log)
+    metadata = _staging_metadata(summary)
+    metadata.update(
+        remits_matched_by_procedure=match.remits_matched,
+        unmatched_remits=match.unmatched_remits,
+        unmatched_adjustments=match.unmatched_adjustments,
+    )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name="ingest", kinds={"duckdb"}, deps=[reference_tables], pool=WAREHOUSE_POOL)
+def staged_notes(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
+) -> dg.MaterializeResult:
+    """Clinical notes from landing/notes (JSON Lines, CSV, Parquet), patient ids hashed."""
+    with warehouse.get_connection() as con:
+        summary = ingest_notes(con, paths.settings(), context.log)
+    return dg.MaterializeResult(metadata=_staging_metadata(summary))
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"duckdb"},
+    deps=[staged_claim_lines, staged_remits],
+    pool=WAREHOUSE_POOL,
+)
+def line_outcomes(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """Label per claim line: denied, paid, patient_liability or pending (data_contracts/label.py)."""
+    with warehouse.get_connection() as con:
+        summary = build_line_outcomes(con)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": summary.lines,
+            **{f"lines_{status}": n for status, n in sorted(summary.status_counts.items())},
+            "denial_rate": summary.denial_rate if summary.denial_rate is not None else float("nan"),
+            "unmatched_remits": summary.unmatched_remits,
+            "unmatched_adjustments": summary.unmatched_adjustments,
+            "adjudicated_before_submission": summary.adjudicated_before_submission,
+        }
+    )
