@@ -1,0 +1,276 @@
+"""The modelling table: one row per 64520 claim line (labelled and pending), all feature families."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+
+import polars as pl
+
+from models.features.catalog import FEATURES, feature_dictionary_markdown, feature_names
+from models.features.diagnosis import diagnosis_features
+from models.features.documentation import add_documentation_features, note_relief
+from models.features.history import (
+    add_denial_rates,
+    add_first_claim_with_payer,
+    add_patient_prior_denials,
+    add_payer_frequency_denial_rate,
+    add_prior_block_relief,
+    add_session_history,
+    cumulative_by,
+    join_known_before,
+)
+from models.features.modifiers import (
+    MODIFIER_COLUMNS,
+    TARGET_CPT,
+    add_payer_bilateral_convention,
+    modifier_features,
+    modifier_list,
+)
+from models.features.same_day import add_payer_one_procedure_per_visit_rate, add_same_day_context
+from models.features.timing import (
+    add_filing_limit,
+    add_payer_auth_denial_rate,
+    add_prior_auth_uses,
+    prior_auth_present,
+    submission_lag_days,
+)
+
+__all__ = ["FIXED_COLUMNS", "build_modelling_table", "feature_dictionary_markdown"]
+
+log = logging.getLogger(__name__)
+
+FIXED_COLUMNS = (
+    "claim_id",
+    "line_number",
+    "cpt_code",
+    "payer_id",
+    "plan_type",
+    "rendering_npi",
+    "place_of_service",
+    "service_date",
+    "submission_date",
+    "service_month",
+    "charge_amount",
+    "expected_payment_usd",
+    "status",
+    "denied",
+    "is_pending",
+    "denial_category",
+)
+_DTYPES = {"numeric": pl.Float64, "boolean": pl.Boolean, "categorical": pl.String}
+_INT8_FEATURES = {"bilateral_matches_payer_convention"}
+
+
+# The staged columns the features read; the asset selects only these to bound memory.
+CLAIM_LINE_COLUMNS = (
+    "claim_id",
+    "line_number",
+    "encounter_id",
+    "patient_key",
+    "payer_id",
+    "plan_type",
+    "rendering_npi",
+    "place_of_service",
+    "service_date",
+    "submission_date",
+    "cpt_code",
+    *MODIFIER_COLUMNS,
+    "units",
+    "charge_amount",
+    "diagnosis_codes",
+    "primary_diagnosis",
+    "prior_auth_number",
+)
+OUTCOME_COLUMNS = (
+    "claim_id",
+    "line_number",
+    "status",
+    "denied",
+    "adjudication_date",
+    "paid_amount",
+    "denial_carcs",
+    "primary_denial_carc",
+    "denial_category",
+)
+NOTE_COLUMNS = ("note_id", "patient_key", "encounter_id", "note_date", "note_type", "text")
+_ADJUDICATED_COLUMNS = (
+    "patient_key",
+    "payer_id",
+    "rendering_npi",
+    "cpt_code",
+    "service_date",
+    "submission_date",
+    *OUTCOME_COLUMNS[2:],
+)
+
+
+def prepare_claim_lines(claim_lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Staged claim lines (needed columns only), typed, with a `modifiers` list column."""
+    return (
+        claim_lines.select(CLAIM_LINE_COLUMNS)
+        .with_columns(
+            pl.col("service_date").cast(pl.Date),
+            pl.col("submission_date").cast(pl.Date),
+            pl.col("units").cast(pl.Float64),
+            pl.col("charge_amount").cast(pl.Float64),
+            pl.col("cpt_code").cast(pl.String).str.strip_chars(),
+            modifier_list(),
+        )
+        .drop(MODIFIER_COLUMNS)
+    )
+
+
+def prepare_outcomes(outcomes: pl.LazyFrame) -> pl.LazyFrame:
+    """Line outcomes with the columns the features read."""
+    return outcomes.select(
+        "claim_id",
+        "line_number",
+        pl.col("status").cast(pl.String),
+        pl.col("denied").cast(pl.Boolean),
+        pl.col("adjudication_date").cast(pl.Date),
+        pl.col("paid_amount").cast(pl.Float64),
+        pl.col("denial_carcs").cast(pl.List(pl.String)),
+        pl.col("primary_denial_carc").cast(pl.String),
+        pl.col("denial_category").cast(pl.String),
+    )
+
+
+def known_at() -> pl.Expr:
+    """When an outcome became known: its adjudication, never before its own submission."""
+    return pl.max_horizontal("adjudication_date", "submission_date").alias("known_at")
+
+
+def is_adjudicated() -> pl.Expr:
+    return (pl.col("status") != "pending") & pl.col("adjudication_date").is_not_null()
+
+
+def add_expected_payment(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -> pl.LazyFrame:
+    """Mean paid amount of the payer's paid 64520 lines known before submission (else overall)."""
+    paid = adjudicated.filter(
+        (pl.col("cpt_code") == TARGET_CPT) & pl.col("status").is_in(["paid", "patient_liability"])
+    )
+    sums = {"_pay_n": pl.lit(1.0), "_pay_sum": pl.col("paid_amount").fill_null(0.0)}
+    overall = cumulative_by(paid, [], pl.col("known_at"), sums).rename(
+        {"_pay_n": "_gpay_n", "_pay_sum": "_gpay_sum"}
+    )
+    per_payer = cumulative_by(paid, ["payer_id"], pl.col("known_at"), sums)
+    joined = join_known_before(
+        join_known_before(target, overall, [], pl.col("submission_date")),
+        per_payer,
+        ["payer_id"],
+        pl.col("submission_date"),
+    )
+    expected = pl.coalesce(
+        pl.col("_pay_sum") / pl.col("_pay_n"), pl.col("_gpay_sum") / pl.col("_gpay_n")
+    )
+    return joined.with_columns(expected.alias("expected_payment_usd")).drop(
+        "_pay_n", "_pay_sum", "_gpay_n", "_gpay_sum"
+    )
+
+
+def _cast_features() -> list[pl.Expr]:
+    exprs = []
+    for spec in FEATURES:
+        dtype = pl.Int8 if spec.name in _INT8_FEATURES else _DTYPES[spec.kind]
+        exprs.append(pl.col(spec.name).cast(dtype))
+    return exprs
+
+
+def build_modelling_table(
+    claim_lines: pl.LazyFrame,
+    outcomes: pl.LazyFrame,
+    notes: pl.LazyFrame,
+    filing_limits: Mapping[str, int] | None = None,
+) -> pl.DataFrame:
+    """One row per 64520 line with fixed columns and every catalog feature, point in time."""
+    all_lines = prepare_claim_lines(claim_lines).collect().lazy()
+    outcome_cols = prepare_outcomes(outcomes)
+    adjudicated = (
+        all_lines.join(outcome_cols, on=["claim_id", "line_number"], how="inner")
+        .filter(is_adjudicated())
+        .with_columns(known_at())
+        .select(*_ADJUDICATED_COLUMNS, "known_at")
+        .collect()
+        .lazy()
+    )
+    target = (
+        all_lines.filter(pl.col("cpt_code") == TARGET_CPT)
+        .join(outcome_cols, on=["claim_id", "line_number"], how="left")
+        .with_columns(pl.col("status").fill_null("pending"))
+        .with_columns(known_at())
+    )
+    # Each family is materialised before the next: the lazy plan would otherwise recompute the
+    # shared target subplan for every point-in-time join (47 s vs 26 s at 1M lines, measured).
+    steps = (
+        (
+            "same-day and modifiers",
+            lambda t: add_same_day_context(t, all_lines).with_columns(*modifier_features()),
+        ),
+        ("payer bilateral convention", add_payer_bilateral_convention),
+        (
+            "one procedure per visit",
+            lambda t: add_payer_one_procedure_per_visit_rate(t, t.filter(is_adjudicated())),
+        ),
+        (
+            "documentation and diagnosis",
+            lambda t: add_documentation_features(t, notes).with_columns(*diagnosis_features()),
+        ),
+        (
+            "sessions",
+            lambda t: add_prior_block_relief(add_session_history(t, all_lines), note_relief(notes)),
+        ),
+        (
+            "frequency rate and authorization uses",
+            lambda t: add_prior_auth_uses(
+                add_payer_frequency_denial_rate(t, t.filter(is_adjudicated())), all_lines
+            ),
+        ),
+        (
+            "patient history",
+            lambda t: add_first_claim_with_payer(
+                add_patient_prior_denials(t, adjudicated), all_lines
+            ),
+        ),
+        ("denial rates", lambda t: add_denial_rates(t, adjudicated)),
+        (
+            "timing",
+            lambda t: add_payer_auth_denial_rate(
+                add_filing_limit(
+                    t.with_columns(submission_lag_days(), prior_auth_present()),
+                    adjudicated,
+                    filing_limits,
+                ),
+                adjudicated,
+            ),
+        ),
+        ("expected payment", lambda t: add_expected_payment(t, adjudicated)),
+    )
+    for name, step in steps:
+        started = time.perf_counter()
+        target = step(target).collect().lazy()
+        log.info("modelling table: %s in %.1f s", name, time.perf_counter() - started)
+
+    fixed = [
+        "claim_id",
+        "line_number",
+        "cpt_code",
+        pl.col("service_date").dt.truncate("1mo").alias("service_month"),
+        "charge_amount",
+        pl.col("expected_payment_usd").cast(pl.Float64),
+        "status",
+        pl.col("denied").cast(pl.Int8),
+        (pl.col("status") == "pending").alias("is_pending"),
+        pl.when(pl.col("denied").fill_null(False))
+        .then(pl.col("denial_category"))
+        .alias("denial_category"),
+        "service_date",
+        "submission_date",
+    ]
+    # payer_id, plan_type and place_of_service are fixed columns and categorical features at once.
+    result = target.select(*fixed, pl.col("rendering_npi").cast(pl.String), *_cast_features())
+    ordered = list(FIXED_COLUMNS) + [n for n in feature_names() if n not in FIXED_COLUMNS]
+    frame = result.select(ordered).sort("claim_id", "line_number").collect()
+    log.info("modelling table: %d rows, %d columns", frame.height, frame.width)
+    return frame
