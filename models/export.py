@@ -1,0 +1,168 @@
+"""The export to billing: `risk_scores_<UTC>.csv` written atomically, then its manifest.
+
+Contract (README "Export contract"): one row per pending 64520 line, sorted by expected loss
+descending, no patient identifiers, exactly `EXPORT_COLUMNS`. The CSV is written to a hidden
+temporary file in the same folder (so `os.replace` is an atomic rename on the same file system),
+fsynced and renamed; the manifest (rows, sha256, model version, columns, generated_at) is written
+the same way afterwards, so a manifest's presence means its CSV is complete. An exception while
+writing removes the temporary file: no `risk_scores_*.csv` is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "claim_id",
+    "line_number",
+    "cpt_code",
+    "payer_id",
+    "service_date",
+    "charge_amount",
+    "denial_probability",
+    "risk_band",
+    "expected_loss_usd",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "reasons",
+    "recommended_action",
+    "model_version",
+    "scored_at",
+)
+EXPORT_BATCH_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the export went and what it holds."""
+
+    path: Path
+    manifest_path: Path
+    rows: int
+    sha256: str
+    generated_at: str
+
+
+def export_frame(scored: pl.DataFrame) -> pl.DataFrame:
+    """The contract's columns, formatted and sorted by expected loss descending."""
+    return scored.sort(
+        ["expected_loss_usd", "claim_id", "line_number"], descending=[True, False, False]
+    ).select(
+        pl.col("claim_id").cast(pl.String),
+        pl.col("line_number").cast(pl.Int64),
+        pl.col("cpt_code").cast(pl.String),
+        pl.col("payer_id").cast(pl.String),
+        pl.col("service_date").cast(pl.Date),
+        pl.col("charge_amount").cast(pl.Float64).round(2),
+        pl.col("denial_probability").cast(pl.Float64).round(4),
+        pl.col("risk_band").cast(pl.String),
+        pl.col("expected_loss_usd").cast(pl.Float64).round(2),
+        pl.col("reason_1").cast(pl.String),
+        pl.col("reason_2").cast(pl.String),
+        pl.col("reason_3").cast(pl.String),
+        pl.col("reasons").cast(pl.String),
+        pl.col("recommended_action").cast(pl.String),
+        pl.col("model_version").cast(pl.String),
+        pl.col("scored_at")
+        .cast(pl.Datetime("us", "UTC"))
+        .dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        .alias("scored_at"),
+    )
+
+
+def export_name(now: datetime) -> str:
+    """`risk_scores_<YYYYmmddTHHMMSSZ>.csv` for a UTC time."""
+    return f"risk_scores_{now.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.csv"
+
+
+def _write_atomic(path: Path, chunks: Iterable[bytes]) -> str:
+    """Write chunks to a hidden temp file beside `path`, fsync, rename; return the sha256."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with open(tmp, "wb") as fh:
+            for chunk in chunks:
+                digest.update(chunk)
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return digest.hexdigest()
+
+
+def _csv_chunks(batches: Iterable[pl.DataFrame], counter: list[int]) -> Iterable[bytes]:
+    header_done = False
+    for batch in batches:
+        if list(batch.columns) != list(EXPORT_COLUMNS):
+            raise ValueError(
+                f"export batch columns {batch.columns} differ from {list(EXPORT_COLUMNS)}"
+            )
+        buf = io.BytesIO()
+        batch.write_csv(buf, include_header=not header_done)
+        header_done = True
+        counter[0] += batch.height
+        yield buf.getvalue()
+    if not header_done:
+        yield (",".join(EXPORT_COLUMNS) + "\n").encode()
+
+
+def write_export_batches(
+    batches: Iterable[pl.DataFrame],
+    exports_dir: Path,
+    model_version: str,
+    now: datetime | None = None,
+) -> ExportResult:
+    """Write already-sorted export batches as one CSV, then its manifest (both atomic)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    exports_dir.mkdir(parents=True, exist_ok=True)
+    path = exports_dir / export_name(now)
+    bump = 0
+    while path.exists():
+        bump += 1
+        path = exports_dir / export_name(now).replace(".csv", f"-{bump}.csv")
+    counter = [0]
+    sha = _write_atomic(path, _csv_chunks(batches, counter))
+    generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    manifest = {
+        "file": path.name,
+        "rows": counter[0],
+        "sha256": sha,
+        "model_version": model_version,
+        "columns": list(EXPORT_COLUMNS),
+        "generated_at": generated_at,
+    }
+    manifest_path = path.with_suffix(".manifest.json")
+    _write_atomic(manifest_path, [json.dumps(manifest, indent=2).encode()])
+    return ExportResult(path, manifest_path, counter[0], sha, generated_at)
+
+
+def write_export(
+    scored: pl.DataFrame,
+    exports_dir: Path,
+    model_version: str,
+    now: datetime | None = None,
+    batch_rows: int = EXPORT_BATCH_ROWS,
+) -> ExportResult:
+    """Write the scored pending lines as the billing export (contract columns, sorted)."""
+    frame = export_frame(scored)
+    return write_export_batches(frame.iter_slices(batch_rows), exports_dir, model_version, now)

@@ -1,0 +1,209 @@
+"""Reason groups in a biller's words: a stable code, a sentence and a recommended fix.
+
+Codes never change meaning once exported (billing systems key work queues on them). Where the
+line's own values make the sentence specific (the payer's bilateral convention, the units billed,
+the filing limit), the sentence uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Reason:
+    """What the export says for one reason group."""
+
+    code: str
+    sentence: str
+    fix: str
+
+
+REASONS: dict[str, Reason] = {
+    "BILATERAL_UNITS": Reason(
+        "BIL01",
+        "bilateral or multi-unit 64520 is billed in a way this payer does not pay (MUE is 1 unit per day)",
+        "bill bilateral 64520 the way this payer pays it (one line with modifier 50 and 1 unit, or RT and LT lines of 1 unit each)",
+    ),
+    "MODIFIER_CONFLICT": Reason(
+        "MOD01",
+        "the modifiers on this 64520 line conflict (50 with RT/LT, or 26/TC on a code without a professional/technical split)",
+        "remove the conflicting modifier (no 26/TC on 64520; do not combine 50 with RT/LT)",
+    ),
+    "NCCI_BUNDLING": Reason(
+        "NCCI01",
+        "a same-day procedure forms an NCCI edit pair with 64520",
+        "add 59/XS/XU only when the procedures were distinct and documented as such; otherwise drop the bundled line",
+    ),
+    "EM_WITHOUT_25": Reason(
+        "EM25",
+        "an E/M visit is billed the same day without modifier 25",
+        "append modifier 25 to the E/M line if the visit was significant and separately documented, else remove it",
+    ),
+    "DOCUMENTATION": Reason(
+        "DOC01",
+        "the procedure note is missing elements payers look for (indication, failed conservative treatment, imaging, response)",
+        "attach the note documenting failed conservative treatment, imaging guidance and the measured response",
+    ),
+    "DIAGNOSIS": Reason(
+        "DX01",
+        "the primary diagnosis does not support a lumbar sympathetic block (e.g. upper-limb CRPS, metabolic neuropathy, symptom-only code)",
+        "code the documented indication (e.g. lower-limb CRPS G90.52x) as primary diagnosis or obtain a coverage review",
+    ),
+    "FREQUENCY": Reason(
+        "FREQ01",
+        "this patient had recent 64520 blocks; payers limit frequency (e.g. not within 7 days, 3–6 per 12 months)",
+        "check the payer's block limit and attach documentation of relief from prior blocks",
+    ),
+    "PRIOR_AUTH": Reason(
+        "AUTH01",
+        "no prior authorization is on the claim and this payer often denies 64520 without one",
+        "obtain prior authorization and add the authorization number before submitting",
+    ),
+    "TIMELY_FILING": Reason(
+        "TF01",
+        "the claim is submitted late relative to the payer's filing limit",
+        "submit immediately and keep proof of timely filing; escalate the billing backlog",
+    ),
+    "PAYER_HISTORY": Reason(
+        "PAY01",
+        "this payer has denied many 64520 lines recently",
+        "review this payer's current 64520 policy before submitting",
+    ),
+    "PROVIDER_HISTORY": Reason(
+        "PRV01",
+        "this rendering provider's 64520 lines have been denied often",
+        "review this provider's recent denials and coding habits for 64520",
+    ),
+    "PATIENT_HISTORY": Reason(
+        "PAT01",
+        "this patient's earlier claims were denied",
+        "verify eligibility and coverage for this patient before submitting",
+    ),
+    "CONTEXT": Reason(
+        "CTX01",
+        "the plan type, place of service or payer carries higher denial risk for 64520",
+        "verify coverage rules for this plan and place of service",
+    ),
+}
+
+NO_ACTION = "no pre-submission change recommended"
+
+
+def _get(row: dict[str, Any], name: str) -> Any:
+    return row.get(name)
+
+
+def _bilateral_sentence(row: dict[str, Any]) -> str | None:
+    convention = _get(row, "payer_bilateral_convention")
+    units = _get(row, "units")
+    units_text = (
+        f" (this line: {units:g} unit{'s' if units != 1 else ''})"
+        if isinstance(units, int | float)
+        else ""
+    )
+    if convention == "modifier_50":
+        return (
+            f"this payer pays bilateral 64520 as one line with modifier 50 and 1 unit{units_text}"
+        )
+    if convention == "rt_lt_two_lines":
+        return f"this payer pays bilateral 64520 as two lines, RT and LT, 1 unit each{units_text}"
+    if isinstance(units, int | float) and units > 1:
+        return f"64520 billed with {units:g} units; the MUE for 64520 is 1 unit per day"
+    return None
+
+
+def _timely_sentence(row: dict[str, Any]) -> str | None:
+    lag, limit = _get(row, "submission_lag_days"), _get(row, "payer_filing_limit_days")
+    if isinstance(lag, int | float) and isinstance(limit, int | float):
+        return f"submitted {lag:g} days after service; this payer's filing limit is {limit:g} days"
+    return None
+
+
+def _frequency_sentence(row: dict[str, Any]) -> str | None:
+    n365, days = _get(row, "prior_64520_365d"), _get(row, "days_since_last_64520")
+    if isinstance(n365, int | float) and isinstance(days, int | float):
+        return f"{n365:g} earlier 64520 blocks in the last 12 months, the last {days:g} days ago; payers limit block frequency"
+    return None
+
+
+_SPECIFIC: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "BILATERAL_UNITS": _bilateral_sentence,
+    "TIMELY_FILING": _timely_sentence,
+    "FREQUENCY": _frequency_sentence,
+}
+
+
+def reason_code(group: str | None) -> str | None:
+    """Stable reason code of a reason group (None stays None)."""
+    if group is None:
+        return None
+    return REASONS[group].code if group in REASONS else f"OTHER_{group}"
+
+
+def reason_sentence(group: str, row: dict[str, Any] | None = None) -> str:
+    """The biller sentence for a group, made specific with the line's values when possible."""
+    specific = _SPECIFIC.get(group)
+    if row is not None and specific is not None:
+        text = specific(row)
+        if text:
+            return text
+    return REASONS[group].sentence if group in REASONS else group.replace("_", " ").lower()
+
+
+def recommended_fix(group: str | None, row: dict[str, Any] | None = None) -> str:
+    """The fix for a group; for bilateral lines it names the payer's own convention."""
+    if group is None:
+        return NO_ACTION
+    if group == "BILATERAL_UNITS" and row is not None:
+        convention = row.get("payer_bilateral_convention")
+        if convention == "modifier_50":
+            return "rebill bilateral 64520 as one line with modifier 50 and 1 unit"
+        if convention == "rt_lt_two_lines":
+            return "rebill bilateral 64520 as two lines with RT and LT, 1 unit each"
+    return REASONS[group].fix if group in REASONS else NO_ACTION
+
+
+def reason_columns(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """reason_1..3 (codes), reasons (text, ' | '-joined) and recommended_action per line."""
+    context_cols = [
+        c
+        for c in (
+            "payer_bilateral_convention",
+            "units",
+            "submission_lag_days",
+            "payer_filing_limit_days",
+            "prior_64520_365d",
+            "days_since_last_64520",
+        )
+        if c in frame.columns
+    ]
+    rows = frame.select(context_cols).to_dicts() if context_cols else [{}] * frame.height
+    g1 = groups.get_column("reason_group_1").to_list()
+    g2 = groups.get_column("reason_group_2").to_list()
+    g3 = groups.get_column("reason_group_3").to_list()
+    texts, actions = [], []
+    for row, a, b, c in zip(rows, g1, g2, g3, strict=True):
+        present = [g for g in (a, b, c) if g is not None]
+        texts.append("; ".join(reason_sentence(g, row) for g in present) or None)
+        actions.append(recommended_fix(a, row))
+    return pl.DataFrame(
+        {
+            "reason_1": [reason_code(g) for g in g1],
+            "reason_2": [reason_code(g) for g in g2],
+            "reason_3": [reason_code(g) for g in g3],
+            "reasons": texts,
+            "recommended_action": actions,
+        },
+        schema={
+            "reason_1": pl.String,
+            "reason_2": pl.String,
+            "reason_3": pl.String,
+            "reasons": pl.String,
+            "recommended_action": pl.String,
+        },
+    )

@@ -1,0 +1,321 @@
+"""The model registry: one folder per model version, and which version is champion.
+
+`<data>/models/<version>/` holds `model.txt` (Booster.save_model), `metadata.json` (feature order,
+category lists, calibration, params, data window, counts, data hash, metrics vs baselines and
+oracle, operating point, training time), `model_card.md` and `calibration.png`.
+`<data>/models/registry.json` records the champion; `<data>/models/decisions.jsonl` logs every
+champion/challenger decision. Scoring loads the champion recorded there, never the newest file.
+
+Champion rule: a challenger replaces the champion when its ROC AUC on the newest labelled month is
+not worse than the champion's on the same lines by more than `CHAMPION_MARGIN` (0.005), and its
+log loss there is not worse by more than 2%. The first model is champion by default.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from models.dataset import FeatureDef
+from models.train import ModelArtifact
+
+log = logging.getLogger(__name__)
+
+CHAMPION_MARGIN = 0.005
+LOG_LOSS_TOLERANCE = 0.02
+REGISTRY_FILE = "registry.json"
+DECISIONS_FILE = "decisions.jsonl"
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return None if np.isnan(obj) else float(obj)
+    if isinstance(obj, float) and obj != obj:
+        return None
+    return str(obj)
+
+
+def json_safe(obj: Any) -> Any:
+    """NaN → None recursively, so metadata is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and obj != obj:
+        return None
+    if isinstance(obj, np.floating):
+        return None if np.isnan(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def metadata(artifact: ModelArtifact) -> dict[str, Any]:
+    """Everything about the model except the trees, as plain JSON-able data."""
+    return json_safe(
+        {
+            "model_version": artifact.version,
+            "trained_at": artifact.trained_at,
+            "training_seconds": artifact.training_seconds,
+            "features": [asdict(f) for f in artifact.features],
+            "feature_order": artifact.feature_names,
+            "categories": artifact.categories,
+            "calibration": artifact.calibration,
+            "params": artifact.params,
+            "best_iteration": artifact.best_iteration,
+            "data_window": artifact.data_window,
+            "counts": artifact.counts,
+            "data_hash": artifact.data_hash,
+            "operating_point": artifact.operating_point,
+            "metrics": artifact.metrics,
+        }
+    )
+
+
+def save_model(artifact: ModelArtifact, root: Path, calibration_png: bool = True) -> Path:
+    """Write model.txt, metadata.json, model_card.md (and calibration.png) for the artifact."""
+    folder = root / artifact.version
+    folder.mkdir(parents=True, exist_ok=True)
+    artifact.booster.save_model(str(folder / "model.txt"), num_iteration=artifact.best_iteration)
+    _write_text_atomic(
+        folder / "metadata.json", json.dumps(metadata(artifact), indent=2, default=_json_default)
+    )
+    png = folder / "calibration.png"
+    if calibration_png and not write_calibration_plot(artifact, png):
+        png = None
+    _write_text_atomic(folder / "model_card.md", model_card(artifact, png))
+    return folder
+
+
+def load_model(root: Path, version: str) -> ModelArtifact:
+    """Rebuild an artifact from its registry folder."""
+    folder = root / version
+    meta = json.loads((folder / "metadata.json").read_text())
+    booster = lgb.Booster(model_file=str(folder / "model.txt"))
+    return ModelArtifact(
+        booster=booster,
+        features=[FeatureDef(**f) for f in meta["features"]],
+        categories=meta["categories"],
+        calibration=meta["calibration"],
+        params=meta["params"],
+        # model.txt was saved with best_iteration trees only.
+        best_iteration=booster.current_iteration(),
+        data_window=meta["data_window"],
+        counts=meta["counts"],
+        data_hash=meta["data_hash"],
+        trained_at=meta["trained_at"],
+        training_seconds=meta["training_seconds"],
+        version=meta["model_version"],
+        operating_point=meta["operating_point"],
+        metrics=meta["metrics"],
+    )
+
+
+def champion_version(root: Path) -> str | None:
+    """The champion recorded in registry.json, or None when there is none yet."""
+    path = root / REGISTRY_FILE
+    if not path.exists():
+        return None
+    return json.loads(path.read_text()).get("champion")
+
+
+def load_champion(root: Path) -> ModelArtifact:
+    """The champion model; a clear error when the registry has none."""
+    version = champion_version(root)
+    if version is None:
+        raise FileNotFoundError(f"no champion model recorded in {root / REGISTRY_FILE}")
+    return load_model(root, version)
+
+
+def decide_champion(
+    challenger: dict[str, float],
+    champion: dict[str, float] | None,
+    margin: float = CHAMPION_MARGIN,
+    log_loss_tolerance: float = LOG_LOSS_TOLERANCE,
+) -> tuple[bool, str]:
+    """Promote the challenger unless it is worse than the champion on the newest month beyond the margins."""
+    if champion is None:
+        return True, "no champion yet"
+    auc_ok = challenger["roc_auc"] >= champion["roc_auc"] - margin
+    ll_ok = challenger["log_loss"] <= champion["log_loss"] * (1 + log_loss_tolerance)
+    reason = (
+        f"newest-month ROC AUC challenger {challenger['roc_auc']:.4f} vs champion "
+        f"{champion['roc_auc']:.4f} (margin {margin}); log loss {challenger['log_loss']:.4f} vs "
+        f"{champion['log_loss']:.4f} (tolerance {log_loss_tolerance:.0%})"
+    )
+    return auc_ok and ll_ok, reason
+
+
+def record_decision(
+    root: Path, challenger_version: str, promoted: bool, reason: str, evidence: dict[str, Any]
+) -> dict[str, Any]:
+    """Append the decision to decisions.jsonl and update registry.json when promoted."""
+    root.mkdir(parents=True, exist_ok=True)
+    previous = champion_version(root)
+    decision = json_safe(
+        {
+            "decided_at": datetime.now(UTC).isoformat(),
+            "challenger": challenger_version,
+            "previous_champion": previous,
+            "promoted": promoted,
+            "champion": challenger_version if promoted else previous,
+            "reason": reason,
+            "evidence": evidence,
+        }
+    )
+    with open(root / DECISIONS_FILE, "a") as fh:
+        fh.write(json.dumps(decision, default=_json_default) + "\n")
+    if promoted:
+        _write_text_atomic(
+            root / REGISTRY_FILE,
+            json.dumps({"champion": challenger_version, "since": decision["decided_at"]}, indent=2),
+        )
+    log.info(
+        "champion decision: %s %s (%s)",
+        challenger_version,
+        "promoted" if promoted else "kept as challenger",
+        reason,
+    )
+    return decision
+
+
+def write_calibration_plot(artifact: ModelArtifact, path: Path) -> bool:
+    """Reliability diagram of the validation months as PNG; False (logged) when no browser."""
+    curve = artifact.metrics.get("calibration_curve")
+    if not curve:
+        return False
+    if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
+        log.warning(
+            "calibration plot skipped: kaleido needs Chromium (/usr/bin/chromium not found)"
+        )
+        return False
+    try:
+        import plotly.graph_objects as go
+
+        fig = go.Figure()
+        fig.add_trace(
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash"})
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=curve["mean_probability"],
+                y=curve["observed_rate"],
+                mode="lines+markers",
+                name="model (calibrated, cross-fitted)",
+                text=[f"{n} lines" for n in curve["lines"]],
+            )
+        )
+        fig.update_layout(
+            title=f"Calibration on validation months — {artifact.version}",
+            xaxis_title="predicted denial probability",
+            yaxis_title="observed denial rate",
+            width=640,
+            height=480,
+        )
+        fig.write_image(str(path))
+        return True
+    except Exception as exc:  # kaleido without chromium raises assorted errors
+        log.warning("calibration plot skipped (%s: %s)", type(exc).__name__, exc)
+        return False
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return "" if v is None else str(v)
+
+
+def _metrics_table(rows: dict[str, dict[str, Any]], keys: list[str]) -> str:
+    lines = ["| scorer | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name, m in rows.items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(m.get(k)) for k in keys) + " |")
+    return "\n".join(lines)
+
+
+CARD_KEYS = [
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "log_loss",
+    "ece",
+    "precision_at_op",
+    "recall_at_op",
+    "lift_top10",
+    "capture_top5",
+    "capture_top10",
+    "capture_top20",
+]
+
+
+def model_card(artifact: ModelArtifact, calibration_png: Path | None) -> str:
+    """The Markdown model card."""
+    m = artifact.metrics
+    parts = [
+        f"# Model card — {artifact.version}",
+        "",
+        "LightGBM denial-risk model for CPT 64520 claim lines (binary: the payer denies the line).",
+        "",
+        f"- trained at: {artifact.trained_at} ({artifact.training_seconds:.1f} s)",
+        f"- data window: train months {', '.join(artifact.data_window.get('train_months', []))}; "
+        f"validation months {', '.join(artifact.data_window.get('valid_months', []))} "
+        f"(split by {artifact.data_window.get('split_by')})",
+        f"- counts: {json.dumps(artifact.counts)}",
+        f"- data hash (sha256): `{artifact.data_hash}`",
+        f"- trees: {artifact.best_iteration} (early stopping on validation months)",
+        f"- calibration: {artifact.calibration.get('method')} (chosen by cross-fitted log loss in "
+        f"the validation window: {json.dumps(json_safe(artifact.calibration.get('cross_fitted')))})",
+        f"- operating point: {json.dumps(artifact.operating_point)}",
+        "",
+        "## Metrics on the validation months (out of time; calibrated probabilities cross-fitted)",
+        "",
+        _metrics_table(m.get("validation", {}), CARD_KEYS),
+        "",
+    ]
+    if m.get("newest_month"):
+        parts += [
+            f"## Newest labelled month ({m.get('newest_month_label')})",
+            "",
+            _metrics_table(m["newest_month"], CARD_KEYS),
+            "",
+        ]
+    if m.get("oracle"):
+        parts += [
+            "## Pending lines against the synthetic truth (oracle = true probability)",
+            "",
+            _metrics_table(m["oracle"], CARD_KEYS),
+            "",
+        ]
+    if calibration_png is not None:
+        parts += ["## Calibration", "", f"![calibration]({calibration_png.name})", ""]
+    parts += [
+        "## Features",
+        "",
+        "| feature | kind | reason group |",
+        "|---|---|---|",
+        *[f"| {f.name} | {f.kind} | {f.reason_group} |" for f in artifact.features],
+        "",
+        "## Parameters",
+        "",
+        "```json",
+        json.dumps(artifact.params, indent=2, default=_json_default),
+        "```",
+        "",
+    ]
+    return "\n".join(parts)

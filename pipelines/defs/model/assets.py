@@ -1,0 +1,196 @@
+"""Model assets: train and register the challenger, score pending lines, export to billing."""
+
+import json
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+from dagster_duckdb import DuckDBResource
+
+from models.challenger import register_challenger, train_and_evaluate
+from models.dataset import catalog_features
+from models.export import EXPORT_COLUMNS, write_export
+from models.operating_point import HoldEconomics
+from models.registry import json_safe, load_champion
+from models.scoring import score_lines
+from pipelines.defs.operations.freshness import SCORES_FRESHNESS
+from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
+
+MODEL_REGISTRY_DDL = """
+CREATE TABLE IF NOT EXISTS model_registry (
+    model_version VARCHAR PRIMARY KEY,
+    trained_at TIMESTAMPTZ,
+    is_champion BOOLEAN,
+    data_hash VARCHAR,
+    metrics JSON,
+    card_path VARCHAR
+)
+"""
+VALIDATION_DDL = """
+CREATE TABLE IF NOT EXISTS model_validation_predictions (
+    model_version VARCHAR,
+    claim_id VARCHAR,
+    line_number INTEGER,
+    service_month DATE,
+    denied TINYINT,
+    p_model DOUBLE,
+    p_scrubber DOUBLE,
+    p_logreg DOUBLE,
+    expected_payment_usd DOUBLE
+)
+"""
+HISTORY_DDL = """
+CREATE TABLE IF NOT EXISTS risk_scores_history (
+    scored_at TIMESTAMPTZ,
+    model_version VARCHAR,
+    claim_id VARCHAR,
+    line_number INTEGER,
+    denial_probability DOUBLE,
+    risk_band VARCHAR,
+    expected_loss_usd DOUBLE
+)
+"""
+
+
+def _read_modelling_table(warehouse: DuckDBResource) -> pl.DataFrame:
+    with warehouse.get_connection() as con:
+        return con.sql("SELECT * FROM modelling_table").pl()
+
+
+@dg.asset(
+    group_name="model",
+    kinds={"duckdb", "lightgbm"},
+    deps=[dg.AssetKey("modelling_table")],
+    pool=WAREHOUSE_POOL,
+)
+def denial_model(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
+) -> dg.MaterializeResult:
+    """LightGBM challenger trained out of time, measured against baselines, registered; champion decided."""
+    settings = paths.settings()
+    table = _read_modelling_table(warehouse)
+    run = train_and_evaluate(table, catalog_features(), economics=HoldEconomics.from_env())
+    run = register_challenger(run, table, settings.models)
+    art = run.artifact
+    context.log.info("champion decision: %s", run.decision["reason"] if run.decision else "")
+    card = settings.models / art.version / "model_card.md"
+    metrics_json = json.dumps(json_safe(art.metrics), default=str)
+    preds = run.validation_predictions.with_columns(pl.lit(art.version).alias("model_version"))
+    with warehouse.get_connection() as con:
+        con.execute(MODEL_REGISTRY_DDL)
+        con.execute(VALIDATION_DDL)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM model_registry WHERE model_version = ?", [art.version])
+        con.execute(
+            "INSERT INTO model_registry VALUES (?, ?, FALSE, ?, ?, ?)",
+            [art.version, art.trained_at, art.data_hash, metrics_json, str(card)],
+        )
+        con.execute(
+            "UPDATE model_registry SET is_champion = (model_version = ?)", [run.champion_version]
+        )
+        con.execute(
+            "DELETE FROM model_validation_predictions WHERE model_version = ?", [art.version]
+        )
+        con.register("validation_frame", preds.to_arrow())
+        con.execute(
+            "INSERT INTO model_validation_predictions SELECT model_version, claim_id, line_number, "
+            "service_month, denied, p_model, p_scrubber, p_logreg, expected_payment_usd "
+            "FROM validation_frame"
+        )
+        con.unregister("validation_frame")
+        con.execute("COMMIT")
+    v = art.metrics["validation"]
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": art.version,
+            "champion_version": run.champion_version or "",
+            "promoted": run.promoted,
+            "roc_auc": v["model"]["roc_auc"],
+            "pr_auc": v["model"]["pr_auc"],
+            "ece": v["model"]["ece"],
+            "brier": v["model"]["brier"],
+            "roc_auc_logistic_regression": v["logistic_regression"]["roc_auc"],
+            "roc_auc_rules_scrubber": v["rules_scrubber"]["roc_auc"],
+            "calibration": art.calibration["method"],
+            "hold_threshold_usd": art.operating_point["hold_threshold_usd"],
+            "trees": art.best_iteration,
+            "training_seconds": art.training_seconds,
+            "train_lines": art.counts["train_lines"],
+            "valid_lines": art.counts["valid_lines"],
+            "data_hash": art.data_hash,
+            "model_card": dg.MetadataValue.path(str(card)),
+            "dagster/row_count": preds.height,
+        }
+    )
+
+
+@dg.asset(
+    group_name="model",
+    kinds={"duckdb", "lightgbm"},
+    deps=[denial_model],
+    pool=WAREHOUSE_POOL,
+    freshness_policy=SCORES_FRESHNESS,
+)
+def risk_scores(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
+) -> dg.MaterializeResult:
+    """Every pending 64520 line scored by the registry's champion, with reasons; history appended."""
+    champion = load_champion(paths.settings().models)
+    table = _read_modelling_table(warehouse).filter(
+        pl.col("denied").is_null() & (pl.col("cpt_code") == "64520")
+    )
+    scored = score_lines(champion, table, scored_at=datetime.now(UTC))
+    out = scored.select(*[c for c in EXPORT_COLUMNS if c in scored.columns]).with_columns(
+        pl.col("line_number").cast(pl.Int32)
+    )
+    with warehouse.get_connection() as con:
+        con.execute(HISTORY_DDL)
+        con.execute("BEGIN TRANSACTION")
+        con.register("scored_frame", out.to_arrow())
+        con.execute("CREATE OR REPLACE TABLE risk_scores AS SELECT * FROM scored_frame")
+        con.execute(
+            "INSERT INTO risk_scores_history SELECT scored_at, model_version, claim_id, "
+            "line_number, denial_probability, risk_band, expected_loss_usd FROM scored_frame"
+        )
+        con.unregister("scored_frame")
+        con.execute("COMMIT")
+    bands = out.get_column("risk_band").value_counts()
+    counts = {r["risk_band"]: r["count"] for r in bands.to_dicts()}
+    context.log.info("scored %d pending lines with champion %s", out.height, champion.version)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": out.height,
+            "model_version": champion.version,
+            "high_risk_lines": counts.get("high", 0),
+            "medium_risk_lines": counts.get("medium", 0),
+            "expected_loss_usd": float(out.get_column("expected_loss_usd").sum() or 0.0),
+            "mean_denial_probability": float(out.get_column("denial_probability").mean() or 0.0),
+        }
+    )
+
+
+@dg.asset(
+    group_name="model",
+    kinds={"csv"},
+    deps=[risk_scores],
+    pool=WAREHOUSE_POOL,
+    freshness_policy=SCORES_FRESHNESS,
+)
+def risk_score_export(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
+) -> dg.MaterializeResult:
+    """The billing export: risk_scores_<UTC>.csv written atomically, then its manifest."""
+    with warehouse.get_connection() as con:
+        scored = con.sql("SELECT * FROM risk_scores").pl()
+    version = scored.get_column("model_version").first() if scored.height else ""
+    result = write_export(scored, paths.settings().exports, version or "")
+    context.log.info("export %s (%d rows)", result.path, result.rows)
+    return dg.MaterializeResult(
+        metadata={
+            "export_path": dg.MetadataValue.path(str(result.path)),
+            "manifest_path": dg.MetadataValue.path(str(result.manifest_path)),
+            "dagster/row_count": result.rows,
+            "sha256": result.sha256,
+            "model_version": version or "",
+        }
+    )
