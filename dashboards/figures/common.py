@@ -1,0 +1,98 @@
+"""Helpers every figure uses: layout, one-line captions and the empty state."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboards.theme import register_template
+
+
+def styled(fig: go.Figure, title: str, x_title: str, y_title: str, caption: str) -> go.Figure:
+    """Apply the house template, title, axis titles (with units) and the one-line caption."""
+    fig.update_layout(
+        template=register_template(),
+        title={"text": title},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+        meta={"caption": caption},
+        # Legend under the plot so it never covers the title, whatever the number of traces.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+        margin={"b": 120},
+    )
+    return fig
+
+
+def caption_of(fig: go.Figure) -> str:
+    """The one-line caption stored on a figure by `styled` or `empty_figure`."""
+    meta = fig.layout.meta
+    return meta.get("caption", "") if isinstance(meta, dict) else ""
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    """An explanatory empty state: the title, no axes, and why there is nothing to draw."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=wrap(message),
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+        showarrow=False,
+        font={"size": 14},
+    )
+    fig.update_layout(
+        template=register_template(),
+        title={"text": title},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        meta={"caption": message, "empty": True},
+    )
+    return fig
+
+
+def is_empty(fig: go.Figure) -> bool:
+    """True when the figure is an empty state."""
+    meta = fig.layout.meta
+    return isinstance(meta, dict) and bool(meta.get("empty"))
+
+
+@cache
+def carc_descriptions() -> dict[str, str]:
+    """CARC code → official X12 description (data_contracts/reference via codes.carc_rarc)."""
+    from data_contracts.codes import carc_rarc
+
+    frame = carc_rarc().filter(pl.col("adj_type") == "CARC")
+    return dict(zip(frame["adj_code"].to_list(), frame["adj_description"].to_list(), strict=True))
+
+
+@cache
+def carc_category_map() -> dict[str, str]:
+    """CARC code → denial category (data_contracts/reference/carc_denial_category_map.csv)."""
+    from data_contracts.codes import carc_denial_categories
+
+    frame = carc_denial_categories()
+    return dict(zip(frame["adj_code"].to_list(), frame["denial_category"].to_list(), strict=True))
+
+
+def short(text: str | None, width: int = 90) -> str:
+    """Shorten a long description for hover text."""
+    if not text:
+        return ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def wrap(text: str, width: int = 70) -> str:
+    """Break a long sentence into <br>-separated lines for an SVG annotation."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    lines.append(current)
+    return "<br>".join(lines)

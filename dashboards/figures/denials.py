@@ -1,0 +1,465 @@
+"""Denials page: initial denial rate by month and segment, cause Pareto, dollars denied, KPI tiles.
+
+KPI implemented (../shared/domain/rcm-kpis.md, HFMA Claim Integrity Task Force metric 1, "initial
+denial rate"), at claim-LINE level (the Task Force's stated best practice), by count and by dollars:
+
+- cohort rate (the charts): lines of a service month initially denied ÷ lines of that service
+  month with a remit; by dollars, gross charges of those denied lines ÷ gross charges of the
+  remitted lines. The denominator is the month's own remitted lines, NOT the Task Force's
+  3-month average: a service-month cohort rate does not fall artificially while remits are still
+  arriving, and it can be split by payer, provider and place of service.
+- Task Force variant (`hfma_initial_denial_rate`, shown as a dotted line): lines denied with an
+  adjudication date in the reporting month ÷ the average monthly lines submitted in the 3 months
+  before it, as the Task Force defines the denominator.
+
+Input: the snapshot's `denial_lines` (one row per 64520 line; `denied` 1/0, null when pending).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+import polars as pl
+
+from dashboards.figures.common import carc_descriptions, empty_figure, short, styled
+from dashboards.theme import (
+    BLUE,
+    GREY,
+    MONEY_TICKFORMAT,
+    OKABE_ITO,
+    PERCENT_TICKFORMAT,
+    VERMILLION,
+    money,
+    money_change,
+    percent,
+    points_change,
+)
+
+OTHER_CATEGORIES = "Other categories"
+NO_OUTCOMES = "No 64520 line with a remit matches the filters yet."
+
+# Share of a month's lines that must have a remit before it is the KPI tiles' reporting month.
+REPORTING_MONTH_MIN_ADJUDICATED = 0.5
+
+
+def adjudicated(lines: pl.DataFrame) -> pl.DataFrame:
+    """Lines with an outcome (denied is 1 or 0)."""
+    return lines.filter(pl.col("denied").is_not_null())
+
+
+def denial_rate_exprs() -> list[pl.Expr]:
+    """Aggregations for the initial denial rate by count and by dollars."""
+    denied = pl.col("denied") == 1
+    return [
+        pl.len().alias("lines"),
+        denied.sum().cast(pl.Int64).alias("lines_denied"),
+        pl.col("charge_amount").sum().alias("charges"),
+        pl.col("charge_amount").filter(denied).sum().alias("charges_denied"),
+    ]
+
+
+def with_rates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add rate_count and rate_dollars to an aggregate of `denial_rate_exprs`."""
+    return frame.with_columns(
+        (pl.col("lines_denied") / pl.col("lines")).alias("rate_count"),
+        (pl.col("charges_denied") / pl.col("charges")).alias("rate_dollars"),
+    )
+
+
+def monthly_denial_rates(lines: pl.DataFrame) -> pl.DataFrame:
+    """Cohort initial denial rate by service month, by count and by dollars."""
+    totals = lines.group_by("service_month").agg(pl.len().alias("lines_submitted"))
+    rates = with_rates(adjudicated(lines).group_by("service_month").agg(*denial_rate_exprs())).join(
+        totals, on="service_month", how="left"
+    )
+    return rates.with_columns(
+        (pl.col("lines") / pl.col("lines_submitted")).alias("share_adjudicated")
+    ).sort("service_month")
+
+
+def hfma_initial_denial_rate(lines: pl.DataFrame) -> pl.DataFrame:
+    """Task Force variant: denials adjudicated in a month ÷ mean lines submitted in the 3 months before."""
+    if "adjudication_date" not in lines.columns or "submission_date" not in lines.columns:
+        return pl.DataFrame(schema={"month": pl.Date, "rate_count_hfma": pl.Float64})
+    submitted = (
+        lines.group_by(pl.col("submission_date").dt.truncate("1mo").alias("month"))
+        .agg(pl.len().alias("submitted"))
+        .sort("month")
+    )
+    denied = (
+        lines.filter(pl.col("denied") == 1)
+        .group_by(pl.col("adjudication_date").dt.truncate("1mo").alias("month"))
+        .agg(pl.len().alias("denied_in_month"))
+    )
+    months = pl.DataFrame(
+        {
+            "month": pl.date_range(
+                submitted["month"].min(), submitted["month"].max(), "1mo", eager=True
+            )
+        }
+    )
+    frame = (
+        months.join(submitted, on="month", how="left")
+        .with_columns(pl.col("submitted").fill_null(0))
+        .with_columns(pl.col("submitted").shift(1).rolling_mean(3).alias("avg_submitted_prior_3m"))
+        .join(denied, on="month", how="left")
+        .with_columns(pl.col("denied_in_month").fill_null(0))
+    )
+    # Months after the newest remit have no denials yet, not a zero denial rate.
+    last_remit = lines["adjudication_date"].max()
+    if last_remit is None:
+        return frame.clear().with_columns(pl.lit(None, pl.Float64).alias("rate_count_hfma"))
+    return frame.with_columns(
+        (pl.col("denied_in_month") / pl.col("avg_submitted_prior_3m")).alias("rate_count_hfma")
+    ).filter(
+        pl.col("rate_count_hfma").is_not_null()
+        & (pl.col("month") <= pl.lit(last_remit).dt.truncate("1mo"))
+    )
+
+
+def denial_rate_by_month_figure(lines: pl.DataFrame) -> go.Figure:
+    """Initial denial rate by service month, by count and by dollars, with the Task Force variant."""
+    title = "Initial denial rate of 64520 lines by service month"
+    monthly = monthly_denial_rates(lines)
+    if monthly.height == 0:
+        return empty_figure(title, NO_OUTCOMES)
+    fig = go.Figure()
+    fig.add_scatter(
+        x=monthly["service_month"],
+        y=monthly["rate_count"],
+        name="by count (lines)",
+        mode="lines+markers",
+        line={"color": BLUE},
+        customdata=monthly.select("lines_denied", "lines", "share_adjudicated").to_numpy(),
+        hovertemplate="%{x|%b %Y}<br>denial rate %{y:.1%}<br>%{customdata[0]:,} of %{customdata[1]:,} "
+        "remitted lines<br>%{customdata[2]:.0%} of the month's lines remitted<extra></extra>",
+    )
+    fig.add_scatter(
+        x=monthly["service_month"],
+        y=monthly["rate_dollars"],
+        name="by dollars (charges)",
+        mode="lines+markers",
+        line={"color": VERMILLION, "dash": "dash"},
+        customdata=monthly.select("charges_denied", "charges").to_numpy(),
+        hovertemplate="%{x|%b %Y}<br>denial rate %{y:.1%}<br>$%{customdata[0]:,.0f} of "
+        "$%{customdata[1]:,.0f} charges<extra></extra>",
+    )
+    hfma = hfma_initial_denial_rate(lines)
+    if hfma.height:
+        fig.add_scatter(
+            x=hfma["month"],
+            y=hfma["rate_count_hfma"],
+            name="HFMA Task Force (÷ 3-month avg submitted)",
+            mode="lines",
+            line={"color": GREY, "dash": "dot"},
+            hovertemplate="%{x|%b %Y}<br>Task Force rate %{y:.1%}<extra></extra>",
+        )
+    fig.update_yaxes(tickformat=PERCENT_TICKFORMAT, rangemode="tozero")
+    return styled(
+        fig,
+        title,
+        "Service month",
+        "Initial denial rate (% of remitted lines)",
+        "Share of each service month's remitted 64520 lines that were initially denied, by line "
+        "count and by billed charges; recent months are still filling in.",
+    )
+
+
+DIMENSIONS: dict[str, str] = {
+    "payer_name": "Payer",
+    "plan_type": "Plan type",
+    "place_of_service": "Place of service",
+    "rendering_npi": "Rendering provider (NPI)",
+}
+
+
+def denial_rate_by_dimension_figure(lines: pl.DataFrame, dimension: str) -> go.Figure:
+    """Initial denial rate by one segment (payer, plan type, place of service or provider)."""
+    label = DIMENSIONS.get(dimension, dimension)
+    lowered = label[0].lower() + label[1:]
+    title = f"Initial denial rate by {lowered}"
+    done = adjudicated(lines)
+    if done.height == 0:
+        return empty_figure(title, NO_OUTCOMES)
+    frame = with_rates(
+        done.group_by(
+            pl.col(dimension).cast(pl.String).fill_null("(missing)").alias("segment")
+        ).agg(*denial_rate_exprs())
+    ).sort("rate_count")
+    fig = go.Figure()
+    fig.add_bar(
+        y=frame["segment"],
+        x=frame["rate_count"],
+        orientation="h",
+        name="by count",
+        marker_color=BLUE,
+        customdata=frame.select("lines_denied", "lines").to_numpy(),
+        hovertemplate="%{y}<br>by count %{x:.1%}<br>%{customdata[0]:,} of %{customdata[1]:,} "
+        "lines<extra></extra>",
+    )
+    fig.add_bar(
+        y=frame["segment"],
+        x=frame["rate_dollars"],
+        orientation="h",
+        name="by dollars",
+        marker_color=VERMILLION,
+        customdata=frame.select("charges_denied", "charges").to_numpy(),
+        hovertemplate="%{y}<br>by dollars %{x:.1%}<br>$%{customdata[0]:,.0f} of "
+        "$%{customdata[1]:,.0f}<extra></extra>",
+    )
+    fig.update_xaxes(tickformat=PERCENT_TICKFORMAT, rangemode="tozero")
+    fig.update_yaxes(type="category")
+    fig.update_layout(barmode="group")
+    return styled(
+        fig,
+        title,
+        "Initial denial rate (% of remitted lines)",
+        label,
+        f"Longer bars mean a {lowered} denies more of its remitted 64520 lines; compare "
+        "count and dollars to spot expensive denials.",
+    )
+
+
+def carc_pareto(lines: pl.DataFrame) -> pl.DataFrame:
+    """Denied lines by CARC category with the CARCs behind each, sorted for a Pareto chart."""
+    from dashboards.figures.common import carc_category_map
+
+    denied = lines.filter(pl.col("denied") == 1)
+    if denied.height == 0:
+        return pl.DataFrame()
+    categories = carc_category_map()
+    descriptions = carc_descriptions()
+    carc = pl.col("primary_denial_carc").cast(pl.String)
+    frame = denied.with_columns(
+        pl.coalesce(
+            pl.col("denial_category") if "denial_category" in denied.columns else pl.lit(None),
+            carc.replace_strict(categories, default=None, return_dtype=pl.String),
+            pl.lit("Uncategorised"),
+        ).alias("category"),
+        carc.fill_null("?").alias("carc"),
+    )
+    by_carc = frame.group_by("category", "carc").agg(
+        pl.len().alias("n"), pl.col("charge_amount").sum().alias("charges")
+    )
+    by_carc = by_carc.with_columns(
+        (
+            pl.lit("CARC ")
+            + pl.col("carc")
+            + pl.lit(" (")
+            + pl.col("n").cast(pl.String)
+            + pl.lit("): ")
+            + pl.col("carc").map_elements(
+                lambda c: short(descriptions.get(c, "no description"), 80), return_dtype=pl.String
+            )
+        ).alias("carc_text")
+    )
+    out = (
+        by_carc.sort("n", descending=True)
+        .group_by("category", maintain_order=True)
+        .agg(
+            pl.col("n").sum().alias("lines_denied"),
+            pl.col("charges").sum().alias("charges_denied"),
+            pl.col("carc_text").head(4).str.join("<br>").alias("carcs"),
+        )
+        .sort("lines_denied", descending=True)
+    )
+    return out.with_columns(
+        (pl.col("lines_denied").cum_sum() / pl.col("lines_denied").sum()).alias("cumulative_share")
+    )
+
+
+def carc_pareto_figure(lines: pl.DataFrame) -> go.Figure:
+    """Pareto of denied lines by CARC category, with the CARC codes and descriptions on hover."""
+    title = "Denial causes: Pareto by CARC category"
+    frame = carc_pareto(lines)
+    if frame.height == 0:
+        return empty_figure(title, "No denied 64520 line matches the filters.")
+    fig = go.Figure()
+    fig.add_bar(
+        x=frame["category"],
+        y=frame["lines_denied"],
+        name="denied lines",
+        marker_color=BLUE,
+        customdata=frame.select("charges_denied", "carcs").to_numpy(),
+        hovertemplate="<b>%{x}</b><br>%{y:,} denied lines, $%{customdata[0]:,.0f} charges"
+        "<br>%{customdata[1]}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=frame["category"],
+        y=frame["cumulative_share"],
+        name="cumulative share",
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": VERMILLION},
+        hovertemplate="%{x}<br>cumulative %{y:.1%} of denied lines<extra></extra>",
+    )
+    fig.update_layout(
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1.05],
+            "dtick": 0.2,
+            "tickformat": ".0%",
+            "title": "Cumulative share of denied lines (%)",
+        },
+    )
+    fig = styled(
+        fig,
+        title,
+        "Denial category (from the primary CARC)",
+        "Denied lines (count)",
+        "Categories on the left cause most denials; the line shows how much of all denials the "
+        "top categories explain. Hover for the CARCs and their X12 descriptions.",
+    )
+    fig.update_layout(
+        legend={"x": 0.98, "y": 0.55, "xanchor": "right", "yanchor": "top", "orientation": "v"}
+    )
+    return fig
+
+
+def dollars_denied_figure(lines: pl.DataFrame) -> go.Figure:
+    """Billed charges of denied lines by service month, stacked by denial category."""
+    title = "Dollars denied by service month"
+    denied = lines.filter(pl.col("denied") == 1)
+    if denied.height == 0:
+        return empty_figure(title, "No denied 64520 line matches the filters.")
+    category = pl.col("denial_category").fill_null("Uncategorised")
+    # Seven colour-blind-safe colours: the seven costliest categories, the rest as one grey bar.
+    top = (
+        denied.group_by(category.alias("c"))
+        .agg(pl.col("charge_amount").sum())
+        .sort("charge_amount", descending=True)["c"]
+        .head(len(OKABE_ITO) - 1)
+        .to_list()
+    )
+    frame = (
+        denied.with_columns(
+            pl.when(category.is_in(top))
+            .then(category)
+            .otherwise(pl.lit(OTHER_CATEGORIES))
+            .alias("denial_category")
+        )
+        .group_by("service_month", "denial_category")
+        .agg(pl.col("charge_amount").sum().alias("charges"), pl.len().alias("n"))
+        .sort("service_month")
+    )
+    fig = go.Figure()
+    order = [*top, OTHER_CATEGORIES]
+    for i, category_name in enumerate(order):
+        part = frame.filter(pl.col("denial_category") == category_name)
+        if part.height == 0:
+            continue
+        fig.add_bar(
+            x=part["service_month"],
+            y=part["charges"],
+            name=category_name,
+            marker_color=GREY if category_name == OTHER_CATEGORIES else OKABE_ITO[i],
+            customdata=part["n"].to_numpy(),
+            hovertemplate=f"{category_name}<br>%{{x|%b %Y}}<br>$%{{y:,.0f}} in %{{customdata:,}} lines"
+            "<extra></extra>",
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(tickformat=MONEY_TICKFORMAT)
+    return styled(
+        fig,
+        title,
+        "Service month",
+        "Billed charges of denied lines (USD)",
+        "Height is the billed charges of lines initially denied in each service month, split by "
+        "denial category.",
+    )
+
+
+def reporting_month(monthly: pl.DataFrame) -> date | None:
+    """Newest service month with at least half its lines remitted (else the newest with any)."""
+    if monthly.height == 0:
+        return None
+    ready = monthly.filter(pl.col("share_adjudicated") >= REPORTING_MONTH_MIN_ADJUDICATED)
+    source = ready if ready.height else monthly
+    return source["service_month"].max()
+
+
+def kpi_tiles(lines: pl.DataFrame) -> list[dict[str, str]]:
+    """KPI tiles for the reporting month with month-over-month change (label, value, change)."""
+    monthly = monthly_denial_rates(lines)
+    month = reporting_month(monthly)
+    if month is None:
+        return [{"label": "Initial denial rate", "value": "—", "change": NO_OUTCOMES}]
+    current = monthly.filter(pl.col("service_month") == month).row(0, named=True)
+    earlier = monthly.filter(pl.col("service_month") < month)
+    previous = earlier.row(earlier.height - 1, named=True) if earlier.height else None
+
+    def prev(key: str) -> float | None:
+        return None if previous is None else previous[key]
+
+    label_month = month.strftime("%b %Y")
+    return [
+        {
+            "label": f"Initial denial rate, lines ({label_month})",
+            "value": percent(current["rate_count"]),
+            "change": points_change(current["rate_count"], prev("rate_count")),
+        },
+        {
+            "label": f"Initial denial rate, dollars ({label_month})",
+            "value": percent(current["rate_dollars"]),
+            "change": points_change(current["rate_dollars"], prev("rate_dollars")),
+        },
+        {
+            "label": f"Charges denied ({label_month})",
+            "value": money(current["charges_denied"]),
+            "change": money_change(current["charges_denied"], prev("charges_denied")),
+        },
+        {
+            "label": f"Lines remitted ({label_month})",
+            "value": f"{current['lines']:,}",
+            "change": "no previous month"
+            if previous is None
+            else f"{current['lines'] - previous['lines']:+,} vs previous month",
+        },
+    ]
+
+
+def kpi_indicator_figure(lines: pl.DataFrame) -> go.Figure:
+    """The reporting month's denial KPIs as indicators with month-over-month deltas (for PNG)."""
+    title = "Monthly summary: initial denial rate of 64520 lines"
+    monthly = monthly_denial_rates(lines)
+    month = reporting_month(monthly)
+    if month is None:
+        return empty_figure(title, NO_OUTCOMES)
+    current = monthly.filter(pl.col("service_month") == month).row(0, named=True)
+    earlier = monthly.filter(pl.col("service_month") < month)
+    previous = earlier.row(earlier.height - 1, named=True) if earlier.height else None
+    fig = go.Figure()
+    specs = [
+        ("rate_count", "Denial rate, lines (Δ in points)", ".1%", True),
+        ("rate_dollars", "Denial rate, dollars (Δ in points)", ".1%", True),
+        ("charges_denied", "Charges denied (USD)", "$,.0f", False),
+    ]
+    for i, (key, label, fmt, relative_points) in enumerate(specs):
+        delta = None
+        if previous is not None:
+            delta = {
+                "reference": previous[key],
+                "valueformat": ".1%" if relative_points else "$,.0f",
+                "increasing": {"color": VERMILLION},
+                "decreasing": {"color": BLUE},
+            }
+        fig.add_trace(
+            go.Indicator(
+                mode="number+delta" if delta else "number",
+                value=current[key],
+                number={"valueformat": fmt},
+                delta=delta,
+                title={"text": label},
+                domain={"x": [i / 3 + 0.02, (i + 1) / 3 - 0.02], "y": [0, 0.8]},
+            )
+        )
+    return styled(
+        fig,
+        f"{title}, {month.strftime('%B %Y')}",
+        "",
+        "",
+        "Reporting month's initial denial rate (lines and charges) and charges denied; the delta "
+        "is the change against the previous service month (red = worse).",
+    )

@@ -1,0 +1,122 @@
+"""Coding and documentation page: bilateral conventions, documentation completeness, fixable errors."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, callback, html
+
+from dashboards.components import (
+    FILTER_BAR_STYLE,
+    GRID_STYLE,
+    date_range,
+    dropdown,
+    empty_notice,
+    figure_and_caption,
+    figure_card,
+    filtered_lines,
+    options,
+    parse_date,
+    snapshot_path,
+)
+from dashboards.figures import coding as fig
+from dashboards.figures.common import empty_figure
+from dashboards.snapshot import read_frame, snapshot_tables
+
+dash.register_page(
+    __name__, path="/coding", name="Coding & documentation", order=1, title="Coding · CPT 64520"
+)
+
+FILTERS = {
+    "coding-payer": ("payer_id", "Payer"),
+    "coding-plan": ("plan_type", "Plan type"),
+    "coding-provider": ("rendering_npi", "Rendering provider (NPI)"),
+}
+GRAPHS = ("coding-bilateral", "coding-documentation", "coding-fixable")
+COLUMNS = (
+    "payer_id",
+    "payer_name",
+    "charge_amount",
+    "expected_payment_usd",
+    "denied",
+    "primary_denial_carc",
+    "denial_category",
+    "bilateral_coding",
+    "payer_bilateral_convention",
+    "bilateral_matches_payer_convention",
+    "doc_completeness",
+)
+MISSING = (
+    "The published snapshot has no denial_lines table yet: run the pipeline (claim lines, "
+    "outcomes and the modelling table) and publish a snapshot."
+)
+
+layout = html.Div(
+    [
+        html.H2("Coding and documentation"),
+        html.Div(
+            [dropdown(i, label) for i, (_, label) in FILTERS.items()]
+            + [date_range("coding-dates", "Service date")],
+            style=FILTER_BAR_STYLE,
+        ),
+        empty_notice("coding-notice"),
+        html.Div([figure_card(g, height=460) for g in GRAPHS], style=GRID_STYLE),
+    ]
+)
+
+
+@callback(
+    *[Output(i, "options") for i in FILTERS],
+    Output("coding-dates", "min_date_allowed"),
+    Output("coding-dates", "max_date_allowed"),
+    Input("coding-notice", "id"),
+)
+def fill_filters(_: str):
+    """Filter choices from the snapshot (read per request)."""
+    path = snapshot_path()
+    if "denial_lines" not in snapshot_tables(path):
+        return *([[]] * len(FILTERS)), None, None
+    frame = read_frame(
+        path, "select distinct payer_id, payer_name, plan_type, rendering_npi from denial_lines"
+    )
+    names = dict(zip(frame["payer_id"].to_list(), frame["payer_name"].to_list(), strict=True))
+    bounds = read_frame(path, "select min(service_date) lo, max(service_date) hi from denial_lines")
+    return (
+        options(frame["payer_id"].to_list(), {k: f"{v} ({k})" for k, v in names.items()}),
+        options(frame["plan_type"].to_list()),
+        options(frame["rendering_npi"].to_list()),
+        bounds["lo"][0],
+        bounds["hi"][0],
+    )
+
+
+@callback(
+    Output("coding-notice", "children"),
+    *[Output(g, "figure") for g in GRAPHS],
+    *[Output(f"{g}-caption", "children") for g in GRAPHS],
+    *[Input(i, "value") for i in FILTERS],
+    Input("coding-dates", "start_date"),
+    Input("coding-dates", "end_date"),
+)
+def update(payers, plans, providers, start, end):
+    """Every figure of the page from the filtered lines."""
+    lines = filtered_lines(
+        snapshot_path(),
+        "denial_lines",
+        {"payer_id": payers, "plan_type": plans, "rendering_npi": providers},
+        "service_date",
+        parse_date(start),
+        parse_date(end),
+        COLUMNS,
+    )
+    if lines is None:
+        figures = [empty_figure(g.replace("-", " ").capitalize(), MISSING) for g in GRAPHS]
+        notice = MISSING
+    else:
+        figures = [
+            fig.bilateral_by_payer_figure(lines),
+            fig.doc_completeness_figure(lines),
+            fig.fixable_errors_figure(lines),
+        ]
+        notice = ""
+    pairs = [figure_and_caption(f) for f in figures]
+    return notice, *[p[0] for p in pairs], *[p[1] for p in pairs]

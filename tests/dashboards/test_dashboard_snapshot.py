@@ -1,0 +1,131 @@
+"""Publishing the snapshot: contents, no patient identifiers, atomic replacement, missing tables."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dashboards.snapshot import (
+    PATIENT_COLUMNS,
+    publish_snapshot,
+    read_frame,
+    read_table,
+    snapshot_tables,
+)
+
+
+def _columns(path: Path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            r[0]
+            for r in con.execute("select column_name from information_schema.columns").fetchall()
+        }
+
+
+def test_snapshot_has_the_dashboard_tables(snapshot_file: Path, warehouse: Path):
+    tables = snapshot_tables(snapshot_file)
+    assert {
+        "denial_lines",
+        "work_queue",
+        "realized_scores",
+        "feature_drift",
+        "score_drift",
+        "model_validation_predictions",
+        "oracle_evaluation",
+        "snapshot_meta",
+    } <= tables
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        n_lines = con.execute(
+            "select count(*) from staged_claim_lines where cpt_code = '64520'"
+        ).fetchone()[0]
+        n_pending = con.execute("select count(*) from risk_scores").fetchone()[0]
+        n_denied = con.execute("select count(*) from line_outcomes where denied").fetchone()[0]
+    lines = read_table(snapshot_file, "denial_lines")
+    assert lines.height == n_lines
+    assert int(lines["denied"].sum()) == n_denied
+    assert read_table(snapshot_file, "work_queue").height == n_pending
+    meta = read_table(snapshot_file, "snapshot_meta")
+    # The stand-in warehouse has no GX results table; everything else is published.
+    assert meta["tables_missing"][0] == "validation_results"
+
+
+def test_no_patient_identifier_reaches_the_snapshot(snapshot_file: Path):
+    assert not (_columns(snapshot_file) & PATIENT_COLUMNS)
+
+
+def test_publish_from_the_writers_connection(warehouse: Path, tmp_path: Path):
+    """The asset publishes through the run's own warehouse connection."""
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(warehouse.read_bytes())
+    with duckdb.connect(str(copy)) as con:
+        target = publish_snapshot(con, tmp_path / "published" / "snapshot.duckdb")
+        con.execute("select 1").fetchall()
+    assert "denial_lines" in snapshot_tables(target)
+    assert not list(target.parent.glob(".*building*"))
+
+
+def test_missing_upstream_tables_are_tolerated(tmp_path: Path):
+    source = tmp_path / "w.duckdb"
+    with duckdb.connect(str(source)) as con:
+        con.execute(
+            "create table staged_claim_lines as select 'C1' claim_id, 1 line_number, 'pk' patient_key, "
+            "'P1' payer_id, 'Payer' payer_name, 'commercial' plan_type, '1' rendering_npi, "
+            "'11' place_of_service, date '2025-01-02' service_date, date '2025-01-03' submission_date, "
+            "'64520' cpt_code, 1.0 units, 450.00::decimal(12,2) charge_amount"
+        )
+    target = publish_snapshot(source, tmp_path / "snapshot.duckdb")
+    tables = snapshot_tables(target)
+    assert tables == {"denial_lines", "snapshot_meta"}
+    missing = read_table(target, "snapshot_meta")["tables_missing"][0].split(",")
+    assert "oracle_evaluation" in missing and "work_queue" in missing
+    assert read_table(target, "risk_scores") is None
+    assert "patient_key" not in _columns(target)
+
+
+def test_failed_publish_keeps_the_previous_snapshot(snapshot_file: Path, tmp_path: Path):
+    target = tmp_path / "snapshot.duckdb"
+    target.write_bytes(snapshot_file.read_bytes())
+    before = read_frame(target, "select count(*) n from denial_lines")["n"][0]
+    broken = tmp_path / "broken.duckdb"
+    with duckdb.connect(str(broken)) as con:
+        # A staged_claim_lines without its contract columns fails the build midway.
+        con.execute("create table staged_claim_lines as select 'x' as claim_id, 1 as line_number")
+    with pytest.raises(ValueError, match="staged_claim_lines lacks"):
+        publish_snapshot(broken, target)
+    assert read_frame(target, "select count(*) n from denial_lines")["n"][0] == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.duckdb", "snapshot.duckdb"]
+
+
+def test_readers_never_fail_while_snapshots_are_replaced(warehouse: Path, tmp_path: Path):
+    """Short-lived read-only readers keep working while runs publish (os.replace)."""
+    target = publish_snapshot(warehouse, tmp_path / "snapshot.duckdb")
+    errors: list[Exception] = []
+    reads = 0
+    stop = threading.Event()
+
+    def reader() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            try:
+                read_frame(target, "select count(*) from denial_lines")
+                reads += 1
+            except Exception as error:  # collected and asserted below
+                errors.append(error)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    # A reader that holds a connection open across a publish still sees its old file.
+    held = duckdb.connect(str(target), read_only=True)
+    try:
+        for _ in range(3):
+            publish_snapshot(warehouse, target)
+        assert held.execute("select count(*) from denial_lines").fetchone()[0] > 0
+    finally:
+        held.close()
+        stop.set()
+        thread.join(timeout=30)
+    assert errors == []
+    assert reads > 0
