@@ -9,6 +9,10 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.settings import ProductSettings
 
+# Every asset that opens the warehouse file declares this pool; dagster.yaml gives it one slot, so
+# two steps never hold DuckDB's single-writer lock at once (STACK-NOTES: the locking pitfall).
+WAREHOUSE_POOL = "warehouse"
+
 
 class ProductPaths(dg.ConfigurableResource):
     """Landing, exports and data folders of this installation."""

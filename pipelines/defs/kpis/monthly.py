@@ -1,0 +1,102 @@
+"""Monthly 64520 denial KPIs by payer, written idempotently one service month at a time."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+
+KPI_TABLE = "monthly_denial_kpis"
+ALL_PAYERS = "ALL"
+
+_CREATE = f"""
+CREATE TABLE IF NOT EXISTS {KPI_TABLE} (
+    service_month DATE NOT NULL,
+    payer_id VARCHAR NOT NULL,
+    lines BIGINT NOT NULL,
+    adjudicated_lines BIGINT NOT NULL,
+    pending_lines BIGINT NOT NULL,
+    denied_lines BIGINT NOT NULL,
+    denial_rate_count DOUBLE,
+    adjudicated_charge DECIMAL(14,2) NOT NULL,
+    denied_charge DECIMAL(14,2) NOT NULL,
+    denial_rate_dollars DOUBLE,
+    computed_at TIMESTAMP NOT NULL
+)
+"""
+
+# House definition (rcm-kpis.md: the HFMA Task Force recommends line level, by volume and by
+# dollars): denied ÷ adjudicated 64520 lines of the service-month cohort, pending lines left out
+# of the denominator because their outcome is unknown; payer_id 'ALL' is the month's total.
+_INSERT = f"""
+INSERT INTO {KPI_TABLE}
+WITH month_lines AS (
+    SELECT c.payer_id, c.charge_amount, o.status, o.denied
+    FROM staged_claim_lines AS c
+    LEFT JOIN line_outcomes AS o USING (claim_id, line_number)
+    WHERE c.cpt_code = '64520'
+      AND c.service_date >= $month_start AND c.service_date < $month_end
+)
+SELECT
+    $month_start::DATE AS service_month,
+    CASE WHEN GROUPING(payer_id) = 1 THEN '{ALL_PAYERS}' ELSE payer_id END AS payer_id,
+    count(*) AS lines,
+    count(denied) AS adjudicated_lines,
+    count(*) - count(denied) AS pending_lines,
+    count(*) FILTER (WHERE denied) AS denied_lines,
+    (count(*) FILTER (WHERE denied)) / nullif(count(denied), 0) AS denial_rate_count,
+    coalesce(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0) AS adjudicated_charge,
+    coalesce(sum(charge_amount) FILTER (WHERE denied), 0) AS denied_charge,
+    coalesce(sum(charge_amount) FILTER (WHERE denied), 0)::DOUBLE
+        / nullif(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0)::DOUBLE
+        AS denial_rate_dollars,
+    now()::TIMESTAMP AS computed_at
+FROM month_lines
+GROUP BY GROUPING SETS ((payer_id), ())
+-- A month with no lines still gets no 'ALL' row: count(*) of an empty grouping set is one row,
+-- so drop it explicitly to keep "no data" distinguishable from "zero denials".
+HAVING count(*) > 0
+"""
+
+
+def month_bounds(month_start: date) -> tuple[date, date]:
+    """First day of the month and first day of the next month."""
+    start = month_start.replace(day=1)
+    end = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return start, end
+
+
+def write_monthly_kpis(
+    conn: duckdb.DuckDBPyConnection, month_start: date
+) -> dict[str, float | int]:
+    """Replace one service month's KPI rows in one transaction and return the month's totals."""
+    start, end = month_bounds(month_start)
+    conn.execute(_CREATE)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f"DELETE FROM {KPI_TABLE} WHERE service_month = $1", [start])
+        conn.execute(_INSERT, {"month_start": start, "month_end": end})
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    row = conn.execute(
+        f"""
+        SELECT
+            (SELECT count(*) FROM {KPI_TABLE} WHERE service_month = $1) AS row_count,
+            coalesce(max(lines), 0), coalesce(max(adjudicated_lines), 0),
+            coalesce(max(denied_lines), 0), max(denial_rate_count), max(denial_rate_dollars),
+            (SELECT count(*) FROM {KPI_TABLE} WHERE service_month = $1 AND payer_id <> '{ALL_PAYERS}')
+        FROM {KPI_TABLE} WHERE service_month = $1 AND payer_id = '{ALL_PAYERS}'
+        """,
+        [start],
+    ).fetchall()[0]
+    return {
+        "row_count": int(row[0]),
+        "lines": int(row[1]),
+        "adjudicated_lines": int(row[2]),
+        "denied_lines": int(row[3]),
+        "denial_rate_count": float(row[4]) if row[4] is not None else float("nan"),
+        "denial_rate_dollars": float(row[5]) if row[5] is not None else float("nan"),
+        "payers": int(row[6]),
+    }

@@ -1,0 +1,41 @@
+"""Jobs the schedules and sensors launch: daily ingest-and-score and monthly retraining."""
+
+import dagster as dg
+
+# Every run these jobs start carries this tag; `dagster.yaml` limits runs with it to one at a
+# time, so two warehouse writers never hold the DuckDB file together (docs/operations.md).
+WAREHOUSE_TAG = "denial_risk/warehouse"
+WAREHOUSE_RUN_TAGS = {WAREHOUSE_TAG: "writer"}
+
+PIPELINE_GROUPS = ("ingest", "features", "model", "reporting")
+
+# Partitioned assets are backfilled on their own (kpis job); an asset job cannot mix them with
+# the unpartitioned daily graph without choosing a partition for every run.
+# Selections by key string resolve leniently: the code location still loads while an asset
+# module is being rewritten (tests/operations check the resolved jobs on the full graph).
+_partitioned = dg.AssetSelection.from_string("key:monthly_denial_kpis")
+_denial_model = dg.AssetSelection.from_string("key:denial_model")
+
+ingest_and_score_selection = (
+    dg.AssetSelection.groups(*PIPELINE_GROUPS) - _denial_model - _partitioned
+)
+retrain_selection = _denial_model.downstream() - _partitioned
+
+# In-process: one step at a time inside a run (DuckDB takes one writer per file) and a
+# ~4x shorter run than the multiprocess executor, which re-imports the code per step
+# (STACK-NOTES: 17 s vs 4.8 s for five steps).
+ingest_and_score_job = dg.define_asset_job(
+    name="ingest_and_score_job",
+    selection=ingest_and_score_selection,
+    description="Daily: ingest landing files, rebuild features, score pending lines with the champion, export, report, publish.",
+    tags=WAREHOUSE_RUN_TAGS,
+    executor_def=dg.in_process_executor,
+)
+
+retrain_job = dg.define_asset_job(
+    name="retrain_job",
+    selection=retrain_selection,
+    description="Monthly: train a challenger, promote it if it beats the champion, then rescore, export, report, publish.",
+    tags=WAREHOUSE_RUN_TAGS,
+    executor_def=dg.in_process_executor,
+)
