@@ -28,14 +28,18 @@ LandingOpt = Annotated[
 ]
 WarehouseOpt = Annotated[
     Path | None,
-    typer.Option(help="DuckDB warehouse [env DENIAL_RISK_WAREHOUSE, default data/warehouse.duckdb]"),
+    typer.Option(
+        help="DuckDB warehouse [env DENIAL_RISK_WAREHOUSE, default data/warehouse.duckdb]"
+    ),
 ]
 ExportsOpt = Annotated[
     Path | None, typer.Option(help="Exports folder [env DENIAL_RISK_EXPORTS, default data/exports]")
 ]
 
 
-def _settings(landing: Path | None, warehouse: Path | None, exports: Path | None) -> ProductSettings:
+def _settings(
+    landing: Path | None, warehouse: Path | None, exports: Path | None
+) -> ProductSettings:
     defaults = ProductSettings()
     return ProductSettings(
         landing=landing or defaults.landing,
@@ -48,12 +52,17 @@ def _settings(landing: Path | None, warehouse: Path | None, exports: Path | None
 def generate(
     out: Annotated[Path, typer.Option(help="Landing folder to write")],
     lines: Annotated[int, typer.Option(help="Total claim lines (all CPT codes)")] = 100_000,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives identical files")] = DEFAULT_SEED,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives identical files")
+    ] = DEFAULT_SEED,
     truth: Annotated[
-        Path | None, typer.Option(help="Ground-truth file (.csv or .parquet), outside the landing folder")
+        Path | None,
+        typer.Option(help="Ground-truth file (.csv or .parquet), outside the landing folder"),
     ] = None,
     format: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
-    x12: Annotated[bool, typer.Option("--x12", help="Write claims as 837P and remits as 835")] = False,
+    x12: Annotated[
+        bool, typer.Option("--x12", help="Write claims as 837P and remits as 835")
+    ] = False,
 ) -> None:
     """Generate a SYNTHETIC landing folder (and its ground truth) in the input contract."""
     if format not in ("csv", "parquet"):
@@ -68,7 +77,9 @@ def _generate(
     from pipelines.sources.synthetic import generate_world
 
     if truth is not None and truth.resolve().is_relative_to(out.resolve()):
-        raise typer.BadParameter("--truth must not be inside the landing folder: the pipeline would read it")
+        raise typer.BadParameter(
+            "--truth must not be inside the landing folder: the pipeline would read it"
+        )
     with Progress(
         TextColumn("generating synthetic claims"),
         BarColumn(),
@@ -90,7 +101,9 @@ def _generate(
 
 
 def _print_generation(summary) -> None:
-    console.print(f"[bold]SYNTHETIC[/bold] data written to {summary.out} ({len(summary.files)} files)")
+    console.print(
+        f"[bold]SYNTHETIC[/bold] data written to {summary.out} ({len(summary.files)} files)"
+    )
     console.print(
         f"  claim lines {summary.claim_lines:,}; 64520 lines {summary.lines_64520:,} "
         f"({summary.pending_lines_64520:,} pending); 64520 denial rate {summary.denial_rate_64520:.1%}"
@@ -102,7 +115,9 @@ def _print_generation(summary) -> None:
 
 
 @app.command()
-def run(landing: LandingOpt = None, warehouse: WarehouseOpt = None, exports: ExportsOpt = None) -> None:
+def run(
+    landing: LandingOpt = None, warehouse: WarehouseOpt = None, exports: ExportsOpt = None
+) -> None:
     """Load the landing folder, validate, build features, train, score, export and report."""
     settings = _settings(landing, warehouse, exports)
     if not settings.landing.is_dir():
@@ -123,11 +138,15 @@ def _run(settings: ProductSettings):
             started[step] = time.perf_counter()
             console.print(f"  [cyan]…[/cyan] {step}")
         elif event == "step_success":
-            console.print(f"  [green]✓[/green] {step} ({time.perf_counter() - started.get(step, 0):.1f} s)")
+            console.print(
+                f"  [green]✓[/green] {step} ({time.perf_counter() - started.get(step, 0):.1f} s)"
+            )
         elif event == "step_failure":
             console.print(f"  [red]✗[/red] {step}")
         elif event == "step_skipped":
-            console.print(f"  [yellow]-[/yellow] {step} skipped (an upstream step or blocking check failed)")
+            console.print(
+                f"  [yellow]-[/yellow] {step} skipped (an upstream step or blocking check failed)"
+            )
 
     began = time.perf_counter()
     report = run_pipeline(settings, on_step=on_step)
@@ -137,7 +156,15 @@ def _run(settings: ProductSettings):
 
 def _print_run_summary(report, settings: ProductSettings, seconds: float) -> None:
     table = Table(title="Ingestion", show_lines=False)
-    for column in ("asset", "files loaded", "skipped", "rejected", "rows read", "loaded", "quarantined"):
+    for column in (
+        "asset",
+        "files loaded",
+        "skipped",
+        "rejected",
+        "rows read",
+        "loaded",
+        "quarantined",
+    ):
         table.add_column(column, justify="right" if column != "asset" else "left")
     for asset, meta in report.metadata.items():
         if "rows_read" in meta:
@@ -145,7 +172,14 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
                 asset,
                 *(
                     f"{int(meta.get(k, 0) or 0):,}"
-                    for k in ("files_loaded", "files_skipped", "files_rejected", "rows_read", "rows_loaded", "rows_quarantined")
+                    for k in (
+                        "files_loaded",
+                        "files_skipped",
+                        "files_rejected",
+                        "rows_read",
+                        "rows_loaded",
+                        "rows_quarantined",
+                    )
                 ),
             )
     console.print(table)
@@ -158,7 +192,9 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
     for check in report.checks:
         if not check.passed:
             colour = "red" if check.severity == "ERROR" else "yellow"
-            console.print(f"  [{colour}]{check.severity} {check.asset}:{check.name}[/{colour}] {check.description}")
+            console.print(
+                f"  [{colour}]{check.severity} {check.asset}:{check.name}[/{colour}] {check.description}"
+            )
 
     model = report.metadata.get("denial_model", {})
     if model:
@@ -207,13 +243,17 @@ def dashboard(
 
 @app.command()
 def demo(
-    lines: Annotated[int, typer.Option(help="Claim lines to generate when data/landing is absent")] = DEFAULT_DEMO_LINES,
+    lines: Annotated[
+        int, typer.Option(help="Claim lines to generate when data/landing is absent")
+    ] = DEFAULT_DEMO_LINES,
 ) -> None:
     """Generate the default synthetic world (when absent), run everything, and say where to look."""
     settings = ProductSettings()
     truth = settings.data_root / "truth" / "truth_64520.csv"
     if not settings.landing.is_dir() or not any(settings.landing.rglob("*.*")):
-        console.print(f"No landing data in {settings.landing}: generating the default SYNTHETIC world")
+        console.print(
+            f"No landing data in {settings.landing}: generating the default SYNTHETIC world"
+        )
         _print_generation(_generate(settings.landing, lines, DEFAULT_SEED, truth, "csv", False))
     report = _run(settings)
     if report.exit_code == 0 and truth.exists():
