@@ -90,8 +90,7 @@ def same_day_context(target: pl.LazyFrame, all_lines: pl.LazyFrame) -> pl.LazyFr
     sent_earlier = pl.col("_o_sub") < pl.col("submission_date")
     # Lines the payer has before this one: earlier claims, then lower line numbers of this claim.
     billed_before = is_target & (
-        (other_claim & sent_earlier)
-        | (~other_claim & (pl.col("_o_line") < pl.col("line_number")))
+        (other_claim & sent_earlier) | (~other_claim & (pl.col("_o_line") < pl.col("line_number")))
     )
     same_modifiers = pl.col("_o_modifiers").list.sort() == pl.col("_own_modifiers").list.sort()
     exact_duplicate = (

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -216,17 +215,3 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
         con.execute("create table oracle_evaluation as select * from oracle")
     con.close()
     return path
-
-
-def write_data_docs_stand_in(data_root: Path) -> Path:
-    """A stand-in Data Docs index.html (the real one is built by the data-contracts checks)."""
-    folder = data_root / "data_docs"
-    folder.mkdir(parents=True, exist_ok=True)
-    index = folder / "index.html"
-    index.write_text(
-        "<!doctype html><html><head><title>Data Docs</title></head><body>"
-        "<h1>Data Docs</h1><p>"
-        + json.dumps({"suites": ["claim_lines_contract"], "at": datetime(2026, 1, 5).isoformat()})
-        + "</p></body></html>"
-    )
-    return index

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 from browser_helpers import PAGES, graph_state, open_page, trace_values
-from dashboard_world import write_data_docs_stand_in
 
 from dashboards.report import write_report
 from dashboards.snapshot import publish_snapshot, read_table
+from data_contracts.expectations import scores
+from data_contracts.validation import run_contract, table_columns
 
 pytestmark = pytest.mark.browser
 
@@ -133,9 +136,22 @@ def test_empty_snapshot_shows_explanations_not_errors(
         publish_snapshot(warehouse, snapshot_file)
 
 
-def test_static_report_and_data_docs_open_from_files(browser, snapshot_file, tmp_path, artifacts):
+def real_data_docs(warehouse: Path, folder: Path) -> Path:
+    """Data Docs built by the real scores contract on a copy of the dashboards' warehouse."""
+    copy = folder / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        contract = scores.contract(table_columns(con, "risk_scores"))
+        outcome = run_contract(con, contract, "browser-test", folder / "data_docs")
+    assert outcome.data_docs_index is not None
+    return outcome.data_docs_index
+
+
+def test_static_report_and_data_docs_open_from_files(
+    browser, snapshot_file, warehouse, tmp_path, artifacts
+):
     report = write_report(snapshot_file, tmp_path / "reports", png=False)
-    data_docs = write_data_docs_stand_in(tmp_path)
+    data_docs = real_data_docs(warehouse, tmp_path)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     errors: list[str] = []
@@ -155,20 +171,6 @@ def test_static_report_and_data_docs_open_from_files(browser, snapshot_file, tmp
     assert all(u.startswith("file://") or u.startswith("data:") for u in requests)
     page.screenshot(path=artifacts / "static_report.png")
     page.goto(data_docs.as_uri())
-    assert page.title() == "Data Docs"
-    assert "claim_lines_contract" in page.locator("body").text_content()
-    context.close()
-
-
-def test_real_data_docs_open_when_a_run_built_them(browser):
-    """If a local pipeline run built Data Docs under data/, they open too (skipped otherwise)."""
-    from pipelines.settings import ProductSettings
-
-    index = Path(ProductSettings().data_docs).resolve() / "index.html"
-    if not index.exists():
-        pytest.skip(f"no Data Docs at {index}")
-    page = browser.new_page()
-    page.goto(index.as_uri())
     assert page.title() == "Data Docs created by Great Expectations"
-    assert "staged_claim_lines" in page.locator("body").text_content()
-    page.close()
+    assert "risk_scores" in page.locator("body").text_content()
+    context.close()
