@@ -150,6 +150,8 @@ def gx_context(data_docs_dir: Path | None) -> Any:
         analytics_enabled=False,
     )
     if data_docs_dir is not None:
+        # GX refuses relative store folders; the default settings (data/...) are relative.
+        data_docs_dir = Path(data_docs_dir).resolve()
         # Stores on disk so each check's build lists every suite's latest runs in one index.
         stores = data_docs_dir / ".gx_stores"
         config.stores["validation_results_store"] = {

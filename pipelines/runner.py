@@ -56,6 +56,15 @@ class RunReport:
         return 1 if self.rejected_files else 0
 
 
+def root_cause(error: Any) -> str:
+    """The innermost error of Dagster's wrapped chain: the message a user can act on."""
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def load_definitions() -> dg.Definitions:
     """The code location's one `Definitions` object."""
     from pipelines.definitions import defs
@@ -144,8 +153,7 @@ def summarise(result: dg.ExecuteInProcessResult) -> RunReport:
         )
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
-            message = error.message.strip() if error else "failed"
+            message = root_cause(event.step_failure_data.error)
             report.failed_steps.append((event.step_key or "", message))
         elif event.event_type_value == "STEP_SKIPPED":
             report.skipped_steps.append(event.step_key or "")

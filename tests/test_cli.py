@@ -22,20 +22,21 @@ ENV = ("DENIAL_RISK_LANDING", "DENIAL_RISK_WAREHOUSE", "DENIAL_RISK_EXPORTS")
 
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`denial-risk demo` exactly as the README runs it: defaults, relative paths under ./data."""
     root = tmp_path_factory.mktemp("demo")
-    saved = {name: os.environ.get(name) for name in ENV}
-    os.environ["DENIAL_RISK_LANDING"] = str(root / "landing")
-    os.environ["DENIAL_RISK_WAREHOUSE"] = str(root / "warehouse.duckdb")
-    os.environ["DENIAL_RISK_EXPORTS"] = str(root / "exports")
-    result = CliRunner().invoke(app, ["demo", "--lines", str(DEMO_LINES)])
-    (root / "demo_output.txt").write_text(result.output)
-    assert result.exit_code == 0, result.output
-    yield root
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    saved = {name: os.environ.pop(name, None) for name in ENV}
+    cwd = Path.cwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(app, ["demo", "--lines", str(DEMO_LINES)])
+        (root / "demo_output.txt").write_text(result.output)
+        assert result.exit_code == 0, result.output
+        yield root / "data"
+    finally:
+        os.chdir(cwd)
+        for name, value in saved.items():
+            if value is not None:
+                os.environ[name] = value
 
 
 def _sql(path: Path, query: str) -> pl.DataFrame:
@@ -44,7 +45,7 @@ def _sql(path: Path, query: str) -> pl.DataFrame:
 
 
 def test_demo_generates_runs_exports_and_says_where_to_look(demo_root: Path) -> None:
-    output = (demo_root / "demo_output.txt").read_text()
+    output = (demo_root.parent / "demo_output.txt").read_text()
     assert "SYNTHETIC" in output
     for where in ("Exports:", "Report:", "Data Docs:", "Dashboards:"):
         assert where in output
@@ -68,7 +69,7 @@ def test_demo_generates_runs_exports_and_says_where_to_look(demo_root: Path) -> 
 
 
 def test_demo_compares_the_champion_with_the_truth(demo_root: Path) -> None:
-    output = (demo_root / "demo_output.txt").read_text()
+    output = (demo_root.parent / "demo_output.txt").read_text()
     assert "against the ground truth" in output
     oracle = _sql(demo_root / "warehouse.duckdb", "SELECT * FROM oracle_evaluation")
     assert set(oracle["scorer"]) == {"model", "logistic_regression", "rules_scrubber", "oracle"}
