@@ -156,20 +156,13 @@ def _run(settings: ProductSettings):
 
 def _print_run_summary(report, settings: ProductSettings, seconds: float) -> None:
     table = Table(title="Ingestion", show_lines=False)
-    for column in (
-        "asset",
-        "files loaded",
-        "skipped",
-        "rejected",
-        "rows read",
-        "loaded",
-        "quarantined",
-    ):
-        table.add_column(column, justify="right" if column != "asset" else "left")
+    table.add_column("staged", no_wrap=True)
+    for column in ("files", "skipped", "rejected", "rows", "loaded", "quarantined"):
+        table.add_column(column, justify="right")
     for asset, meta in report.metadata.items():
         if "rows_read" in meta:
             table.add_row(
-                asset,
+                asset.removeprefix("staged_"),
                 *(
                     f"{int(meta.get(k, 0) or 0):,}"
                     for k in (
