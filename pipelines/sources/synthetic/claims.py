@@ -14,6 +14,7 @@ from functools import cache
 import polars as pl
 
 from data_contracts import codes
+from data_contracts.input_contract import column_names
 from pipelines.sources.synthetic import notes as note_text
 from pipelines.sources.synthetic.notes import NoteFacts
 from pipelines.sources.synthetic.outcomes import (
@@ -804,54 +805,12 @@ def _poisson(r: random.Random, lam: float) -> int:
         k += 1
 
 
-CLAIM_KEYS: tuple[str, ...] = (
-    "claim_id",
-    "line_number",
-    "encounter_id",
-    "patient_id",
-    "patient_birth_date",
-    "patient_sex",
-    "payer_id",
-    "payer_name",
-    "plan_type",
-    "rendering_npi",
-    "place_of_service",
-    "service_date",
-    "submission_date",
-    "cpt_code",
-    "modifier_1",
-    "modifier_2",
-    "modifier_3",
-    "modifier_4",
-    "units",
-    "charge_amount",
-    "diagnosis_codes",
-    "prior_auth_number",
-)
-REMIT_KEYS: tuple[str, ...] = (
-    "claim_id",
-    "line_number",
-    "adjudication_date",
-    "allowed_amount",
-    "paid_amount",
-)
-ADJ_KEYS: tuple[str, ...] = (
-    "claim_id",
-    "line_number",
-    "group_code",
-    "carc",
-    "amount",
-    "rarc",
-    "adjudication_date",
-)
-NOTE_KEYS: tuple[str, ...] = (
-    "note_id",
-    "patient_id",
-    "encounter_id",
-    "note_date",
-    "note_type",
-    "text",
-)
+# The input contract owns the column lists; adjustments carry their remit's date only so the
+# writer can file them by month.
+CLAIM_KEYS: tuple[str, ...] = tuple(column_names("claims"))
+REMIT_KEYS: tuple[str, ...] = tuple(column_names("remits"))
+ADJ_KEYS: tuple[str, ...] = (*column_names("remit_adjustments"), "adjudication_date")
+NOTE_KEYS: tuple[str, ...] = tuple(column_names("notes"))
 TRUTH_KEYS: tuple[str, ...] = (
     "claim_id",
     "line_number",
