@@ -67,6 +67,15 @@ def test_warehouse_writers_share_one_pool(repository: dg.RepositoryDefinition) -
     }
     readers_only = {"static_report"}
     assert {k for k, pool in pools.items() if pool != WAREHOUSE_POOL} == readers_only
+    from pipelines.definitions import defs
+
+    check_pools = {
+        key.name: checks.op.pool
+        for checks in defs().asset_checks or []
+        for key in checks.check_keys
+    }
+    assert len(check_pools) == 7
+    assert set(check_pools.values()) == {WAREHOUSE_POOL}
 
 
 def test_monthly_kpis_use_the_warehouse_pool() -> None:
