@@ -123,12 +123,45 @@ MODIFIER_FEATURES = _family(
         "BILATERAL_UNITS",
     ),
     F(
+        "units_billed_earlier_same_day",
+        "numeric",
+        "64520 units of the patient on the service date already billed before this line: on "
+        "claims submitted earlier, or on lower line numbers of the same claim.",
+        f"{LINES}.units, line_number, patient_key, service_date, submission_date",
+        "Claim editors apply the MUE line by line in billing order; the later line of a "
+        "bilateral RT/LT pair is the one denied by a payer that pays one line -50.",
+        "domain §1, §3 (MUE 1, MAI 3: units per date of service)",
+        "BILATERAL_UNITS",
+    ),
+    F(
+        "line_exceeds_mue_cumulative",
+        "boolean",
+        "units_billed_earlier_same_day plus this line's units exceed the practitioner MUE of the "
+        "code: this line is the one that takes the patient-day over the limit.",
+        "units_billed_earlier_same_day, units; data_contracts ncci_mue_practitioner",
+        "The second RT/LT line (or a repeat line on a new claim) is denied CO-151/N362 "
+        "by payers that count 64520 units per day.",
+        "domain §1, §3, §5 (CARC 151, RARC N362)",
+        "BILATERAL_UNITS",
+    ),
+    F(
         "pctc_modifier_invalid",
         "boolean",
         "Modifier 26 or TC on a code whose PC/TC indicator is 0 (64520: 0).",
         f"{LINES}.modifier_1..4; data_contracts fee_schedule pctc_ind",
         "26/TC on a PC/TC-0 code is invalid: CO-4/CO-182.",
         "domain §1, §8.3",
+        "MODIFIER_CONFLICT",
+    ),
+    F(
+        "modifier_validity_edit",
+        "boolean",
+        "The line fails a modifier validity edit: 26/TC on a code whose PC/TC indicator is 0, "
+        "or modifier 50 together with RT/LT.",
+        "pctc_modifier_invalid, modifier_50_with_rt_lt",
+        "Both deny as CO-4 on any payer; each alone is too rare for the model to learn, one flag "
+        "pools them.",
+        "domain §1 (PC/TC 0), §5 (CARC 4)",
         "MODIFIER_CONFLICT",
     ),
     F(
@@ -169,6 +202,18 @@ MODIFIER_FEATURES = _family(
         "bilateral_coding, payer_bilateral_convention",
         "Billing against the payer's own bilateral convention is a frequent modifier denial.",
         "domain §1",
+        "BILATERAL_UNITS",
+    ),
+    F(
+        "payer_coding_denial_rate",
+        "numeric",
+        "Smoothed coding-denial rate (CARC 4, 151, 182) of the payer's 64520 lines coded the same "
+        "way (bilateral_coding x line_exceeds_mue_cumulative) known in the 180 days before the "
+        "submission date, shrunk toward the overall rate (weight 10 lines).",
+        f"{LINES} + {OUT}; bilateral_coding, line_exceeds_mue_cumulative",
+        "Learns from the payer's own remits which bilateral styles and extra-unit lines it denies "
+        "now, including convention changes, instead of hard-coding payer rules.",
+        "domain §1 (payer bilateral variants), §3, §5 (CARC 4, 151, 182)",
         "BILATERAL_UNITS",
     ),
 )
@@ -214,6 +259,28 @@ SAME_DAY_FEATURES = _family(
         "NCCI_BUNDLING",
     ),
     F(
+        "ncci_64520_column_2",
+        "boolean",
+        "Another line of the patient that day is the column-1 (comprehensive) code of an active "
+        "practitioner PTP edit in which 64520 is the column-2 code (e.g. 64624, 62280, 64633, "
+        "64680, 20553).",
+        f"{LINES}.cpt_code, patient_key, service_date; data_contracts ncci_ptp_pairs",
+        "When 64520 is column 2 it is the 64520 line itself that the payer denies; edits where "
+        "64520 is column 1 (77002, 99155) deny the other line instead.",
+        "domain §2b",
+        "NCCI_BUNDLING",
+    ),
+    F(
+        "ncci_64520_column_2_unbypassed",
+        "boolean",
+        "Such a column-2 edit has modifier indicator 0, or indicator 1 and the 64520 line carries "
+        "no 59/XE/XP/XS/XU modifier.",
+        f"{LINES}.modifier_1..4; ncci_ptp_pairs.modifier_indicator",
+        "An unbypassed edit denies the 64520 line (CO-236 Medicare, CO-97 + M15/N19 others).",
+        "domain §2b, §2d, §5",
+        "NCCI_BUNDLING",
+    ),
+    F(
         "em_same_day_without_25",
         "boolean",
         "An E/M line (99202-99499, G0463) of the patient on the service date without modifier 25.",
@@ -250,10 +317,22 @@ SAME_DAY_FEATURES = _family(
         "NCCI_BUNDLING",
     ),
     F(
+        "duplicate_of_earlier_claim",
+        "boolean",
+        "A 64520 line with the same patient, service date, rendering NPI and modifiers is on "
+        "another claim submitted before this line's submission date.",
+        f"{LINES}.patient_key, service_date, cpt_code, modifier_1..4, rendering_npi, "
+        "submission_date",
+        "Payers deny an exact repeat of an already billed service as a duplicate (OA-18).",
+        "domain §5 (CARC 18), §8.3 (duplicate 1%)",
+        "BILATERAL_UNITS",
+    ),
+    F(
         "payer_one_procedure_per_visit_rate",
         "numeric",
-        "Smoothed denial rate of the payer's 64520 lines that had another procedure the same day, "
-        "from outcomes adjudicated before the submission date (shrunk to the overall rate).",
+        "For a line with another procedure that day: the smoothed bundling-denial rate (CARC 97, "
+        "236) of the payer's 64520 lines that had another procedure the same day, from outcomes "
+        "adjudicated before the submission date (shrunk to the overall rate); 0 otherwise.",
         f"{LINES} + {OUT}",
         "Learns payer 'one procedure per visit' policies from remits.",
         "domain §2c, §8.1",
@@ -355,6 +434,17 @@ DOCUMENTATION_FEATURES = _family(
         "Saved/stored/archived images documented, not negated.",
         f"{NOTES}.text",
         "Some payers deny fluoroscopic procedures without stored images.",
+        "domain §4a (20 Miss. Code R. 2-II)",
+        "DOCUMENTATION",
+    ),
+    F(
+        "fluoro_without_saved_images",
+        "boolean",
+        "Fluoroscopic guidance (77002/77003) is billed that day but the note does not document "
+        "saved/stored images.",
+        f"imaging_77002_same_day, imaging_77003_same_day, doc_images_saved ({NOTES}.text)",
+        "Some payers (workers' compensation rules) deny fluoroscopic procedures without stored "
+        "images.",
         "domain §4a (20 Miss. Code R. 2-II)",
         "DOCUMENTATION",
     ),
@@ -476,6 +566,18 @@ DIAGNOSIS_FEATURES = _family(
         "domain §4b, §4c",
         "DIAGNOSIS",
     ),
+    F(
+        "payer_dx_denial_rate",
+        "numeric",
+        "Smoothed coverage-denial rate (CARC 50, 167, 11, 96) of the payer's earlier 64520 lines "
+        "with the same dx_group, from outcomes adjudicated before the submission date (weight "
+        "20 lines toward the overall rate).",
+        f"{LINES} + {OUT}; dx_group",
+        "Payers cover indications differently (ischemic pain, metabolic neuropathy, symptom-only "
+        "codes); learned from the payer's remits.",
+        "domain §4a (L35457), §4b (Centene CP.MP.170), §4c, §5",
+        "DIAGNOSIS",
+    ),
 )
 
 HISTORY_FEATURES = _family(
@@ -500,6 +602,18 @@ HISTORY_FEATURES = _family(
         f"{LINES}",
         "Repeat blocks sooner than 7 days are not medically necessary (Aetna).",
         "domain §4b",
+        "FREQUENCY",
+    ),
+    F(
+        "payer_frequency_denial_rate",
+        "numeric",
+        "Smoothed frequency-denial rate (CARC 119, or 151 on a line within the MUE) of the "
+        "payer's earlier 64520 lines with the same 12-month session count (capped at 6) and the "
+        "same < 7-day interval flag, from outcomes adjudicated before the submission date.",
+        f"{LINES} + {OUT}; prior_64520_365d, days_since_last_64520",
+        "Learns each payer's yearly block limit and minimum interval from its own remits "
+        "(Aetna 3 per 12 months, IBX 6) instead of hard-coding them.",
+        "domain §4b (Aetna CPB 0447, IBX 08.00.57), §5 (CARC 119, 151; RARC N435)",
         "FREQUENCY",
     ),
     F(
@@ -592,6 +706,18 @@ TIMING_FEATURES = _family(
         "PRIOR_AUTH",
     ),
     F(
+        "prior_auth_uses",
+        "numeric",
+        "Earlier 64520 service dates of the patient billed under the same prior-authorization "
+        "number (trimmed, case-insensitive) on claims submitted before this line; 0 without a "
+        "number.",
+        f"{LINES}.prior_auth_number, patient_key, service_date, submission_date",
+        "An authorization covers a set number of sessions; quoting it again after they are used "
+        "up is denied CO-198 (+N54).",
+        "domain §5 (CARC 198: more blocks than authorized), §8.1, §8.3",
+        "PRIOR_AUTH",
+    ),
+    F(
         "payer_auth_denial_rate",
         "numeric",
         "Smoothed share of the payer's adjudicated lines denied for authorization (CARC 197, "
@@ -599,6 +725,19 @@ TIMING_FEATURES = _family(
         f"{LINES} + {OUT}",
         "Shows which payers enforce authorization; combine with prior_auth_present.",
         "domain §8.3",
+        "PRIOR_AUTH",
+    ),
+    F(
+        "payer_missing_auth_denial_rate",
+        "numeric",
+        "For a line without an authorization number: the smoothed authorization-denial rate of "
+        "the payer's 64520 lines sent without one in the 120 days before the submission date; "
+        "0 when the line carries a number or its service date is before the earliest service "
+        "date the payer has denied for missing authorization (CARC 197, 15, 284).",
+        f"{LINES}.prior_auth_number + {OUT}",
+        "Shows which payers require authorization now; requirements start on an effective date "
+        "and apply to services from that date, and only lines without a number deny CO-197.",
+        "domain §5 (CARC 197), §6, §8.3",
         "PRIOR_AUTH",
     ),
 )

@@ -7,6 +7,7 @@ from functools import cache
 import polars as pl
 
 from data_contracts.codes import icd10cm_codes, normalized_icd10, sympathetic_block_indications
+from models.features.history import add_point_in_time_rate
 
 # Symptom-only primary codes carry high denial risk (domain §4c "non-specific").
 SYMPTOM_ONLY_PATTERN = r"^(R|M54|G8929$|M792$|M796|M255)"
@@ -65,3 +66,38 @@ def diagnosis_features() -> list[pl.Expr]:
         metabolic.alias("dx_metabolic_neuropathy"),
         group.otherwise(pl.lit("other")).alias("dx_group"),
     ]
+
+
+# Coverage denials (domain §5): 50 not medically necessary, 167 diagnosis not covered,
+# 11 diagnosis inconsistent with the procedure, 96 non-covered charge.
+COVERAGE_CARCS = ("50", "167", "11", "96")
+
+
+def is_coverage_denial() -> pl.Expr:
+    """An adjudicated line denied with a coverage/medical-necessity CARC."""
+    carcs = pl.col("denial_carcs").fill_null([])
+    hit = pl.any_horizontal(
+        [
+            carcs.list.contains(c) | (pl.col("primary_denial_carc") == c).fill_null(False)
+            for c in COVERAGE_CARCS
+        ]
+    )
+    return pl.col("denied").fill_null(False) & hit
+
+
+def add_payer_dx_denial_rate(
+    target: pl.LazyFrame, adjudicated_targets: pl.LazyFrame, prior_weight: float = 20.0
+) -> pl.LazyFrame:
+    """Smoothed coverage-denial rate of the payer's earlier 64520 lines in the same dx group.
+
+    Payers cover indications differently (CRPS covered, ischemic pain or metabolic neuropathy
+    not, domain §4a-§4c); learned from outcomes known before the submission date.
+    """
+    return add_point_in_time_rate(
+        target,
+        adjudicated_targets,
+        by=["payer_id", "dx_group"],
+        event_flag=is_coverage_denial(),
+        name="payer_dx_denial_rate",
+        prior_weight=prior_weight,
+    )

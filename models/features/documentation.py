@@ -452,3 +452,17 @@ def add_documentation_features(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.
         .with_columns(pl.col("note_present").fill_null(False))
         .with_columns(completeness_score())
     )
+
+
+def fluoro_without_saved_images() -> pl.Expr:
+    """Fluoroscopic guidance billed that day but the note does not document saved images.
+
+    Needs the same-day imaging flags and `doc_images_saved`; some payers (workers' comp rules,
+    domain §4a 20 Miss. Code R. 2-II) deny fluoroscopic procedures without stored images.
+    """
+    fluoro = pl.col("imaging_77002_same_day").fill_null(False) | pl.col(
+        "imaging_77003_same_day"
+    ).fill_null(False)
+    return (fluoro & ~pl.col("doc_images_saved").fill_null(False)).alias(
+        "fluoro_without_saved_images"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from models.features.modifiers import TARGET_CPT
+from models.features.modifiers import CODING_WINDOW_DAYS, TARGET_CPT, coding_key, is_coding_denial
 
 HISTORY_WINDOWS_DAYS = (7, 14, 30, 365)
 # Bayesian smoothing: a rate is shrunk toward the overall rate with the weight of this many lines.
@@ -64,25 +64,33 @@ def add_point_in_time_rate(
     name: str,
     prior_weight: float = DEFAULT_PRIOR_WEIGHT,
     monthly: bool = False,
+    window_days: int | None = None,
 ) -> pl.LazyFrame:
     """A smoothed rate of `event_flag` among `events` known before the submission date (or month).
 
-    rate = (events_k + w * overall) / (n_k + w); null while nothing at all is known yet.
+    rate = (events_k + w * overall) / (n_k + w); null while nothing at all is known yet. With
+    `window_days` the per-key counts are those known in the window before the submission date
+    (the difference of two cumulative lookups), so a payer's policy change shows within it.
     """
     keys = [by] if isinstance(by, str) else list(by)
     sums = {"_n": pl.lit(1.0), "_k": event_flag.cast(pl.Float64).fill_null(0.0)}
     time = _time_key("known_at", monthly)
     overall = cumulative_by(events, [], time, sums).rename({"_n": "_gn", "_k": "_gk"})
-    per_key = cumulative_by(events, keys, time, sums)
+    per_key = cumulative_by(events, keys, time, sums).collect().lazy()
     target_time = _time_key("submission_date", monthly)
     joined = join_known_before(
         join_known_before(target, overall, [], target_time), per_key, keys, target_time
     )
+    n, k = pl.col("_n").fill_null(0.0), pl.col("_k").fill_null(0.0)
+    drop = ["_n", "_k", "_gn", "_gk"]
+    if window_days is not None:
+        start = pl.col("submission_date") - pl.duration(days=window_days)
+        joined = join_known_before(joined, per_key.rename({"_n": "_n0", "_k": "_k0"}), keys, start)
+        n, k = n - pl.col("_n0").fill_null(0.0), k - pl.col("_k0").fill_null(0.0)
+        drop += ["_n0", "_k0"]
     overall_rate = pl.col("_gk") / pl.col("_gn")
-    rate = (pl.col("_k").fill_null(0.0) + prior_weight * overall_rate) / (
-        pl.col("_n").fill_null(0.0) + prior_weight
-    )
-    return joined.with_columns(rate.alias(name)).drop("_n", "_k", "_gn", "_gk")
+    rate = (k + prior_weight * overall_rate) / (n + prior_weight)
+    return joined.with_columns(rate.alias(name)).drop(drop)
 
 
 def add_session_history(target: pl.LazyFrame, all_lines: pl.LazyFrame) -> pl.LazyFrame:
@@ -211,6 +219,8 @@ def add_denial_rates(
 # denials of domain §5 / §8.1; a 151 on a line over the MUE is a units denial, not a frequency one.
 FREQUENCY_CARCS = ("119", "151")
 UNITS_CARC = "151"
+# 6 per 12 months is the highest published limit (IBX 08.00.57, domain §4b); counts above it
+# share one bucket so sparse high counts still learn from each other.
 FREQUENCY_COUNT_CAP = 8
 # Payer minimum intervals are about a week (Aetna CPB 0447: >= 7 days apart, domain §4b).
 SHORT_INTERVAL_DAYS = 7
@@ -243,7 +253,7 @@ def add_payer_frequency_denial_rate(
 ) -> pl.LazyFrame:
     """Smoothed frequency-denial rate of the payer's 64520 lines with the same session history.
 
-    Lines are grouped by payer, 12-month session count (capped at 8) and a < 7-day interval;
+    Lines are grouped by payer, 12-month session count (capped at 6) and a < 7-day interval;
     outcomes known before the submission date only. Learns each payer's yearly limit and minimum
     interval from its remits instead of hard-coding them (domain §4b: Aetna 3, IBX 6 per year).
     """
@@ -256,3 +266,22 @@ def add_payer_frequency_denial_rate(
         name="payer_frequency_denial_rate",
         prior_weight=prior_weight,
     ).drop("_freq_count", "_freq_short")
+
+
+def add_payer_coding_denial_rate(
+    target: pl.LazyFrame, adjudicated_targets: pl.LazyFrame, prior_weight: float = 10.0
+) -> pl.LazyFrame:
+    """Smoothed coding-denial rate of the payer's recent 64520 lines coded the same way.
+
+    Learned from remits known before the submission date, over the last 180 days: it tells
+    which bilateral styles and which extra-unit lines this payer denies now (domain §1, §3).
+    """
+    return add_point_in_time_rate(
+        target.with_columns(coding_key()),
+        adjudicated_targets.with_columns(coding_key()),
+        by=["payer_id", "_coding_key"],
+        event_flag=is_coding_denial(),
+        name="payer_coding_denial_rate",
+        prior_weight=prior_weight,
+        window_days=CODING_WINDOW_DAYS,
+    ).drop("_coding_key")

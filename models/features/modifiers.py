@@ -49,6 +49,7 @@ def modifier_features() -> list[pl.Expr]:
     has_50 = has_modifier("50")
     has_rt_lt = has_modifier("RT", "LT")
     units = pl.col("units").fill_null(1.0)
+    pctc_invalid = (has_modifier("26", "TC") & (pctc_indicator() == "0")).fill_null(False)
     conflict = (
         (has_50 & has_rt_lt)
         | (has_50 & (units > 1))
@@ -70,9 +71,9 @@ def modifier_features() -> list[pl.Expr]:
         has_rt_lt.alias("has_rt_or_lt"),
         (has_50 & has_rt_lt).alias("modifier_50_with_rt_lt"),
         pl.col("rt_lt_two_lines_same_day").fill_null(False),
-        (has_modifier("26", "TC") & (pctc_indicator() == "0"))
-        .fill_null(False)
-        .alias("pctc_modifier_invalid"),
+        pctc_invalid.alias("pctc_modifier_invalid"),
+        # One flag for every modifier validity edit: each alone is too rare to learn from.
+        (pctc_invalid | (has_50 & has_rt_lt)).alias("modifier_validity_edit"),
         has_modifier(*DISTINCT_PROCEDURE_MODIFIERS).alias("has_distinct_procedure_modifier"),
         pl.when(conflict)
         .then(pl.lit("conflict"))
@@ -157,3 +158,31 @@ def add_payer_bilateral_convention(target: pl.LazyFrame) -> pl.LazyFrame:
         )
         .drop("_conv_known_at", "_n50", "_nrtlt")
     )
+
+
+# Coding denials (domain §5): 4 modifier inconsistent/missing, 151 units over the maximum,
+# 182 modifier invalid on the date of service.
+CODING_CARCS = ("4", "151", "182")
+# Recent window for learned payer coding policies: conventions change (domain §8.1 drift).
+CODING_WINDOW_DAYS = 180
+
+
+def coding_key() -> pl.Expr:
+    """How the line is coded: bilateral style and whether it takes the day over the MUE."""
+    return pl.concat_str(
+        pl.col("bilateral_coding"),
+        pl.col("line_exceeds_mue_cumulative").cast(pl.String),
+        separator="|",
+    ).alias("_coding_key")
+
+
+def is_coding_denial() -> pl.Expr:
+    """An adjudicated line denied with a coding CARC (4, 151, 182)."""
+    carcs = pl.col("denial_carcs").fill_null([])
+    hit = pl.any_horizontal(
+        [
+            carcs.list.contains(c) | (pl.col("primary_denial_carc") == c).fill_null(False)
+            for c in CODING_CARCS
+        ]
+    )
+    return pl.col("denied").fill_null(False) & hit

@@ -98,7 +98,8 @@ def same_day_context(target: pl.LazyFrame, all_lines: pl.LazyFrame) -> pl.LazyFr
         & other_claim
         & sent_earlier
         & same_modifiers
-        & (pl.col("_o_npi") == pl.col("_own_npi")).fill_null(False)
+        # A missing NPI on both lines still matches: extracts without NPIs must not hide duplicates.
+        & pl.col("_o_npi").eq_missing(pl.col("_own_npi"))
     )
     basic = pairs.group_by(LINE_KEY).agg(
         pl.col("_o_units").filter(is_target).sum().alias("units_per_day_total"),
@@ -167,20 +168,48 @@ def add_same_day_context(target: pl.LazyFrame, all_lines: pl.LazyFrame) -> pl.La
     return target.join(same_day_context(target, all_lines), on=LINE_KEY, how="left")
 
 
+# Bundling denials (domain §5): 97 included in another service, 236 not compatible with another
+# procedure the same day (Medicare NCCI).
+BUNDLING_CARCS = ("97", "236")
+
+
+def is_bundling_denial() -> pl.Expr:
+    """An adjudicated line denied with a bundling CARC (97, 236)."""
+    carcs = pl.col("denial_carcs").fill_null([])
+    hit = pl.any_horizontal(
+        [
+            carcs.list.contains(c) | (pl.col("primary_denial_carc") == c).fill_null(False)
+            for c in BUNDLING_CARCS
+        ]
+    )
+    return pl.col("denied").fill_null(False) & hit
+
+
 def add_payer_one_procedure_per_visit_rate(
     target: pl.LazyFrame, adjudicated_targets: pl.LazyFrame, prior_weight: float = 20.0
 ) -> pl.LazyFrame:
-    """Smoothed payer denial rate of 64520 lines billed with another procedure that day.
+    """Smoothed bundling-denial rate of the payer's 64520 lines billed with another procedure.
 
     `adjudicated_targets` holds adjudicated 64520 lines with `other_procedures_same_day`,
-    `denied` and `known_at`; only outcomes known before the submission date are used.
+    `denial_carcs` and `known_at`; only outcomes known before the submission date are used.
+    The rate is given to lines with another procedure that day, 0 to the others (the policy
+    only applies when there is a second procedure).
     """
     events = adjudicated_targets.filter(pl.col("other_procedures_same_day") > 0)
-    return add_point_in_time_rate(
-        target,
-        events,
-        by="payer_id",
-        event_flag=pl.col("denied").cast(pl.Float64),
-        name="payer_one_procedure_per_visit_rate",
-        prior_weight=prior_weight,
+    return (
+        add_point_in_time_rate(
+            target,
+            events,
+            by="payer_id",
+            event_flag=is_bundling_denial(),
+            name="_opv_rate",
+            prior_weight=prior_weight,
+        )
+        .with_columns(
+            pl.when(pl.col("other_procedures_same_day").fill_null(0) > 0)
+            .then(pl.col("_opv_rate"))
+            .otherwise(0.0)
+            .alias("payer_one_procedure_per_visit_rate")
+        )
+        .drop("_opv_rate")
     )

@@ -9,12 +9,17 @@ from collections.abc import Mapping
 import polars as pl
 
 from models.features.catalog import FEATURES, feature_dictionary_markdown, feature_names
-from models.features.diagnosis import diagnosis_features
-from models.features.documentation import add_documentation_features, note_relief
+from models.features.diagnosis import add_payer_dx_denial_rate, diagnosis_features
+from models.features.documentation import (
+    add_documentation_features,
+    fluoro_without_saved_images,
+    note_relief,
+)
 from models.features.history import (
     add_denial_rates,
     add_first_claim_with_payer,
     add_patient_prior_denials,
+    add_payer_coding_denial_rate,
     add_payer_frequency_denial_rate,
     add_prior_block_relief,
     add_session_history,
@@ -32,6 +37,7 @@ from models.features.same_day import add_payer_one_procedure_per_visit_rate, add
 from models.features.timing import (
     add_filing_limit,
     add_payer_auth_denial_rate,
+    add_payer_missing_auth_denial_rate,
     add_prior_auth_uses,
     prior_auth_present,
     submission_lag_days,
@@ -208,14 +214,27 @@ def build_modelling_table(
             "same-day and modifiers",
             lambda t: add_same_day_context(t, all_lines).with_columns(*modifier_features()),
         ),
-        ("payer bilateral convention", add_payer_bilateral_convention),
+        (
+            "payer bilateral convention and coding rate",
+            lambda t: add_payer_coding_denial_rate(
+                add_payer_bilateral_convention(t), t.filter(is_adjudicated())
+            ),
+        ),
         (
             "one procedure per visit",
             lambda t: add_payer_one_procedure_per_visit_rate(t, t.filter(is_adjudicated())),
         ),
         (
             "documentation and diagnosis",
-            lambda t: add_documentation_features(t, notes).with_columns(*diagnosis_features()),
+            lambda t: (
+                add_documentation_features(t, notes)
+                .with_columns(*diagnosis_features())
+                .with_columns(fluoro_without_saved_images())
+            ),
+        ),
+        (
+            "payer diagnosis rate",
+            lambda t: add_payer_dx_denial_rate(t, t.filter(is_adjudicated())),
         ),
         (
             "sessions",
@@ -223,8 +242,11 @@ def build_modelling_table(
         ),
         (
             "frequency rate and authorization uses",
-            lambda t: add_prior_auth_uses(
-                add_payer_frequency_denial_rate(t, t.filter(is_adjudicated())), all_lines
+            lambda t: add_payer_missing_auth_denial_rate(
+                add_prior_auth_uses(
+                    add_payer_frequency_denial_rate(t, t.filter(is_adjudicated())), all_lines
+                ),
+                t.filter(is_adjudicated()),
             ),
         ),
         (

@@ -174,3 +174,69 @@ def add_prior_auth_uses(target: pl.LazyFrame, all_lines: pl.LazyFrame) -> pl.Laz
         .with_columns(pl.col("prior_auth_uses").fill_null(0))
         .drop("_auth")
     )
+
+
+# A payer's authorization requirement can start on a date (domain §8.1 drift), so the rate
+# looks at the recent window only.
+AUTH_WINDOW_DAYS = 120
+MISSING_AUTH_CARCS = ("197", "15", "284")
+
+
+def is_missing_auth_denial() -> pl.Expr:
+    """An adjudicated line denied because no valid authorization was on file (CO-197, 15, 284)."""
+    carcs = pl.col("denial_carcs").fill_null([])
+    hit = pl.any_horizontal(
+        [
+            carcs.list.contains(c) | (pl.col("primary_denial_carc") == c).fill_null(False)
+            for c in MISSING_AUTH_CARCS
+        ]
+    )
+    return pl.col("denied").fill_null(False) & hit
+
+
+def auth_requirement_start(adjudicated_targets: pl.LazyFrame) -> pl.LazyFrame:
+    """Per payer and day known: the earliest service date of a missing-authorization denial."""
+    return (
+        adjudicated_targets.filter(is_missing_auth_denial())
+        .with_columns(pl.col("known_at").alias(ASOF_KEY))
+        .group_by("payer_id", ASOF_KEY)
+        .agg(pl.col("service_date").min().alias("_auth_start"))
+        .sort("payer_id", ASOF_KEY)
+        .with_columns(pl.col("_auth_start").cum_min().over("payer_id"))
+        .sort(ASOF_KEY)
+    )
+
+
+def add_payer_missing_auth_denial_rate(
+    target: pl.LazyFrame, adjudicated_targets: pl.LazyFrame, prior_weight: float = 10.0
+) -> pl.LazyFrame:
+    """Authorization-denial rate of the payer's recent 64520 lines sent without a number.
+
+    Smoothed, outcomes known before the submission date, last 120 days. 0 for a line that
+    carries a number, and 0 for a service date before the earliest service date the payer has
+    denied for missing authorization (a requirement applies to services from its effective
+    date; a late claim for an earlier service is not affected; domain §8.3 CO-197).
+    """
+    events = adjudicated_targets.filter(~prior_auth_present())
+    with_rate = add_point_in_time_rate(
+        target,
+        events,
+        by="payer_id",
+        event_flag=is_auth_denial(),
+        name="_missing_auth_rate",
+        prior_weight=prior_weight,
+        window_days=AUTH_WINDOW_DAYS,
+    )
+    joined = join_known_before(
+        with_rate,
+        auth_requirement_start(adjudicated_targets),
+        ["payer_id"],
+        pl.col("submission_date"),
+    )
+    before_start = (pl.col("service_date") < pl.col("_auth_start")).fill_null(False)
+    return joined.with_columns(
+        pl.when(prior_auth_present() | before_start)
+        .then(0.0)
+        .otherwise(pl.col("_missing_auth_rate"))
+        .alias("payer_missing_auth_denial_rate")
+    ).drop("_missing_auth_rate", "_auth_start")

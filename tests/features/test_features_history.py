@@ -171,6 +171,8 @@ def test_point_in_time_later_rows_do_not_change_features() -> None:
     lines, outcomes, notes = world()
     before = focal_row(lines, outcomes, notes)
     assert before["prior_64520_30d"] > 0 and before["payer_code_denial_rate"] is not None
+    assert before["prior_auth_uses"] > 0 and before["payer_coding_denial_rate"] is not None
+    assert before["payer_frequency_denial_rate"] is not None
 
     def later(d: date | None) -> bool:
         return d is not None and d >= D
@@ -186,6 +188,12 @@ def test_point_in_time_later_rows_do_not_change_features() -> None:
                                            modifier_1=None))  # fmt: skip
     changed_lines.append(staged.claim_line("NEW2", service_date=D + timedelta(days=5),
                                            submission_date=D + timedelta(days=6)))  # fmt: skip
+    # A duplicate of F and a second 64520 line for F's day, both sent after F.
+    changed_lines.append(staged.claim_line("DUPF", service_date=D - timedelta(days=1),
+                                           submission_date=D + timedelta(days=2)))  # fmt: skip
+    changed_lines.append(staged.claim_line("RTF", service_date=D - timedelta(days=1),
+                                           submission_date=D + timedelta(days=2),
+                                           modifier_1="RT", cpt_code="64624"))  # fmt: skip
     changed_outcomes = [
         {**o, "status": "denied", "denied": True, "denial_carcs": ["197"], "primary_denial_carc": "29",
          "paid_amount": 0} if later(o["adjudication_date"]) else o
