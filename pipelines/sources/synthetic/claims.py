@@ -338,6 +338,12 @@ class ChunkSimulator:
             )
         if r.random() < 0.02:
             lines.append(Line("96374", kind="drug"))
+        prior = [d for d in state.block_days if d < day]
+        prior_365 = sum(1 for d in prior if day - d <= 365)
+        # Most offices know the payer's yearly limit and do not schedule the block; decided
+        # before the note and the authorization count, which only a performed block has.
+        if payer.max_blocks_365d and prior_365 >= payer.max_blocks_365d and r.random() < 0.8:
+            return
         auth = None
         requires_auth = payer_requires_auth(payer, day)
         auth_reused = False
@@ -382,10 +388,6 @@ class ChunkSimulator:
             self.add_note(
                 pt["pid"], encounter, day + (1 if r.random() < 0.05 else 0), "procedure", text
             )
-        prior = [d for d in state.block_days if d < day]
-        prior_365 = sum(1 for d in prior if day - d <= 365)
-        if payer.max_blocks_365d and prior_365 >= payer.max_blocks_365d and r.random() < 0.8:
-            return  # most offices know the payer's yearly limit and do not schedule the block
         since_last = day - prior[-1] if prior else None
         first_with_payer = payer.payer_id not in state.payers_seen
         dx_header = r.random() < 0.02
