@@ -1,10 +1,10 @@
 """Probability calibration fitted on validation months: isotonic or Platt, chosen by measurement.
 
 Both methods are cross-fitted inside the validation window (each fold calibrated by a map fitted on
-the other folds) and the one with the lower out-of-fold Brier score wins (a proper score that, unlike
-log loss, does not punish isotonic's flat end segments without bound); the winner is then refitted
-on the whole window. The fitted map is stored as plain numbers (isotonic thresholds or Platt
-coefficients), never a pickle.
+the other folds). Isotonic wins when its out-of-fold Brier score (a proper score that, unlike log
+loss, does not punish isotonic's flat end segments without bound) is lower and its ECE no worse;
+the winner is then refitted on the whole window. The fitted map is stored as plain numbers
+(isotonic thresholds or Platt coefficients), never a pickle.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ from models.evaluate import expected_calibration_error, safe_log_loss
 log = logging.getLogger(__name__)
 
 _EPS = 1e-6
+# Isotonic regression pools lines into flat plateaus, which throws away the booster's ranking
+# inside each plateau (cost ~0.005 pending ROC AUC on the default world, docs/model.md). A 1%
+# share of the raw score makes the map strictly increasing: the ranking is the booster's again
+# and the probabilities move by at most 1% of their distance to the raw score.
+ISOTONIC_TIE_BREAK = 0.01
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -38,13 +43,17 @@ def fit_platt(p_raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def fit_isotonic(p_raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """Isotonic regression; stored as its threshold points, applied by linear interpolation."""
+    """Isotonic regression; stored as its threshold points, applied by linear interpolation.
+
+    Ties inside plateaus are broken by the raw score (`ISOTONIC_TIE_BREAK`).
+    """
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     iso.fit(p_raw, y)
     return {
         "method": "isotonic",
         "x": [float(v) for v in iso.X_thresholds_],
         "y": [float(v) for v in iso.y_thresholds_],
+        "tie_break": ISOTONIC_TIE_BREAK,
     }
 
 
@@ -58,7 +67,9 @@ def apply_calibration(calibration: dict[str, Any] | None, p_raw: np.ndarray) -> 
         return 1.0 / (1.0 + np.exp(-z))
     if calibration["method"] == "isotonic":
         # Same rule as sklearn's IsotonicRegression.predict: interpolate, clip outside the range.
-        return np.interp(p_raw, np.asarray(calibration["x"]), np.asarray(calibration["y"]))
+        steps = np.interp(p_raw, np.asarray(calibration["x"]), np.asarray(calibration["y"]))
+        weight = float(calibration.get("tie_break", 0.0))
+        return (1.0 - weight) * steps + weight * p_raw
     raise ValueError(f"unknown calibration method {calibration['method']!r}")
 
 
@@ -91,7 +102,10 @@ def choose_calibration(
         "brier": float(brier_score_loss(y, p_raw)),
         "ece": expected_calibration_error(y, p_raw),
     }
-    best = min(_FITTERS, key=lambda m: scores[m]["brier"])
+    # Isotonic must win on both counts: on small windows it can edge Platt on Brier by noise
+    # while calibrating worse (20k-line world: Brier +0.0002 better, ECE 0.048 vs 0.026).
+    iso, platt = scores["isotonic"], scores["platt"]
+    best = "isotonic" if iso["brier"] < platt["brier"] and iso["ece"] <= platt["ece"] else "platt"
     final = _FITTERS[best](p_raw, y)
     final["cross_fitted"] = scores
     final["folds"] = n_splits

@@ -66,8 +66,14 @@ def train_and_evaluate(
     op = choose_hold_threshold(expected_loss(p_model, payment), y, payment, economics)
     art.operating_point = op
     thr = op["hold_threshold_usd"]
+    # The final calibration map is strictly increasing, so the model ranks validation lines as
+    # the raw booster does: ranking metrics come from the raw scores, calibration metrics from
+    # the cross-fitted probabilities (whose per-fold maps would scramble the ranking across folds).
+    model_metrics = score_metrics(y, p_model, payment, thr)
+    raw_metrics = score_metrics(y, result.valid_raw)
+    model_metrics.update(roc_auc=raw_metrics["roc_auc"], pr_auc=raw_metrics["pr_auc"])
     validation = {
-        "model": score_metrics(y, p_model, payment, thr),
+        "model": model_metrics,
         "model_uncalibrated": score_metrics(y, result.valid_raw, payment, thr),
         "logistic_regression": score_metrics(y, p_logreg, payment, thr),
         "rules_scrubber": score_metrics(y, p_scrubber, payment, thr),

@@ -99,6 +99,18 @@ def _get(row: dict[str, Any], name: str) -> Any:
 
 
 def _bilateral_sentence(row: dict[str, Any]) -> str | None:
+    if _get(row, "duplicate_of_earlier_claim"):
+        return (
+            "the same 64520 service (patient, date, NPI, modifiers) was already billed on an "
+            "earlier claim; payers deny the repeat as a duplicate (OA-18)"
+        )
+    earlier = _get(row, "units_billed_earlier_same_day")
+    if _get(row, "line_exceeds_mue_cumulative") and isinstance(earlier, int | float) and earlier:
+        return (
+            f"{earlier:g} unit{'s' if earlier != 1 else ''} of 64520 already billed for this "
+            "patient on this day; this line takes the day over the MUE of 1 (bill bilateral the "
+            "way this payer pays it)"
+        )
     convention = _get(row, "payer_bilateral_convention")
     units = _get(row, "units")
     units_text = (
@@ -131,8 +143,19 @@ def _frequency_sentence(row: dict[str, Any]) -> str | None:
     return None
 
 
+def _auth_sentence(row: dict[str, Any]) -> str | None:
+    uses = _get(row, "prior_auth_uses")
+    if _get(row, "prior_auth_present") and isinstance(uses, int | float) and uses >= 1:
+        return (
+            f"this authorization number was already used for {uses:g} earlier 64520 session"
+            f"{'s' if uses != 1 else ''}; payers deny sessions beyond those authorized (CO-198)"
+        )
+    return None
+
+
 _SPECIFIC: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "BILATERAL_UNITS": _bilateral_sentence,
+    "PRIOR_AUTH": _auth_sentence,
     "TIMELY_FILING": _timely_sentence,
     "FREQUENCY": _frequency_sentence,
 }
@@ -159,6 +182,13 @@ def recommended_fix(group: str | None, row: dict[str, Any] | None = None) -> str
     """The fix for a group; for bilateral lines it names the payer's own convention."""
     if group is None:
         return NO_ACTION
+    if group == "BILATERAL_UNITS" and row is not None and row.get("duplicate_of_earlier_claim"):
+        return (
+            "do not resend: follow up the original claim, or send a corrected claim "
+            "(frequency code 7) if it needs changing"
+        )
+    if group == "PRIOR_AUTH" and row is not None and _auth_sentence(row):
+        return "obtain a new or extended authorization for this session before billing"
     if group == "BILATERAL_UNITS" and row is not None:
         convention = row.get("payer_bilateral_convention")
         if convention == "modifier_50":
@@ -179,6 +209,11 @@ def reason_columns(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
             "payer_filing_limit_days",
             "prior_64520_365d",
             "days_since_last_64520",
+            "duplicate_of_earlier_claim",
+            "units_billed_earlier_same_day",
+            "line_exceeds_mue_cumulative",
+            "prior_auth_present",
+            "prior_auth_uses",
         )
         if c in frame.columns
     ]

@@ -23,7 +23,7 @@ def test_generated_world_model_beats_baselines_out_of_time_and_exports(tmp_path)
 
     landing = tmp_path / "landing"
     truth_path = tmp_path / "truth.parquet"
-    generate_world(landing, lines=20_000, seed=11, truth=truth_path, fmt="csv")
+    generate_world(landing, lines=50_000, seed=11, truth=truth_path, fmt="csv")
     settings = ProductSettings(
         landing=landing,
         warehouse=tmp_path / "wh" / "warehouse.duckdb",

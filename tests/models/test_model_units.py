@@ -148,3 +148,17 @@ def test_every_reason_group_has_a_stable_code_and_specific_bilateral_text():
     )
     assert "modifier 50 and 1 unit" in recommended_fix("BILATERAL_UNITS", row)
     assert "prior authorization" in recommended_fix("PRIOR_AUTH", {})
+
+
+def test_duplicate_second_line_and_reused_authorization_get_their_own_words():
+    duplicate = {"duplicate_of_earlier_claim": True, "payer_bilateral_convention": "modifier_50"}
+    assert "already billed on an earlier claim" in reason_sentence("BILATERAL_UNITS", duplicate)
+    assert "corrected claim" in recommended_fix("BILATERAL_UNITS", duplicate)
+    second = {"units_billed_earlier_same_day": 1.0, "line_exceeds_mue_cumulative": True}
+    assert reason_sentence("BILATERAL_UNITS", second).startswith(
+        "1 unit of 64520 already billed for this patient on this day"
+    )
+    reused = {"prior_auth_present": True, "prior_auth_uses": 3.0}
+    assert "already used for 3 earlier 64520 sessions" in reason_sentence("PRIOR_AUTH", reused)
+    assert "new or extended authorization" in recommended_fix("PRIOR_AUTH", reused)
+    assert reason_sentence("PRIOR_AUTH", {"prior_auth_present": False, "prior_auth_uses": 0})
