@@ -98,9 +98,17 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
     return "(" + ", ".join(_q(v) for v in values) + ")"
 
 
-def normalized_sql(column: str, source: str) -> str:
-    """SQL that trims a raw text value, maps '' to NULL and applies the column's case rule."""
-    value = f"nullif(trim(CAST({source} AS VARCHAR), {WHITESPACE_SQL}), '')"
+def normalized_sql(column: str, source: str, spaces_only: bool = False) -> str:
+    """SQL that trims a raw text value, maps '' to NULL and applies the column's case rule.
+
+    `spaces_only`: the caller knows the text holds no tab, CR or LF (`files.scan_file`), so the
+    plain space trim does; it is ~2.5x faster than trimming a character set (measured 1.1 s
+    against 2.5 s over 22 columns × 1M rows).
+    """
+    if spaces_only:
+        value = f"nullif(trim(CAST({source} AS VARCHAR)), '')"
+    else:
+        value = f"nullif(trim(CAST({source} AS VARCHAR), {WHITESPACE_SQL}), '')"
     if column in UPPER_CASE_COLUMNS:
         value = f"upper({value})"
     elif column in LOWER_CASE_COLUMNS:
@@ -184,11 +192,25 @@ def _type_rule(spec: ColumnSpec, col: str) -> RowRule | None:
     return None
 
 
+def _line_number_fails(folder: str, col: str) -> str:
+    """Below 1, or beyond the staged INTEGER column (a cast error at insert otherwise).
+
+    A remit's number out of range (an echoed 12-digit line item control number, docs/x12.md)
+    is not a contract break when the match_* columns can place the line instead.
+    """
+    out_of_range = f"{col} IS NOT NULL AND coalesce(TRY_CAST({col} AS INTEGER) < 1, true)"
+    if folder in ("remits", "remit_adjustments"):
+        return f"TRY_CAST({col} AS BIGINT) < 1 OR ({out_of_range} AND r.match_cpt_code IS NULL)"
+    return out_of_range
+
+
 def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
     """Range, enumeration and code-set rules of one column (NULL values never fail them)."""
     modifier_set = "(SELECT modifier FROM ref_modifiers)"
     by_column: dict[str, list[RowRule]] = {
-        "line_number": [RowRule("bad_value", name, f"TRY_CAST({col} AS BIGINT) < 1")],
+        # The staged column is INTEGER: a longer number (e.g. an echoed 12-digit line item
+        # control number) is out of range here rather than a cast error at insert.
+        "line_number": [RowRule("bad_value", name, _line_number_fails(folder, col))],
         "patient_sex": [RowRule("bad_value", name, f"{col} NOT IN {_sql_list(PATIENT_SEXES)}")],
         "plan_type": [RowRule("bad_value", name, f"{col} NOT IN {_sql_list(PLAN_TYPES)}")],
         "rendering_npi": [RowRule("bad_code", name, f"NOT {npi_valid_sql(col)}")],

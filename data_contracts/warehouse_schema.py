@@ -2,8 +2,9 @@
 
 Money is DECIMAL(12,2), dates DATE, codes VARCHAR. Every staged row carries source_file (path
 relative to the landing folder) and source_row (1-based data row, or the X12 segment position).
-Remit tables also keep the X12 match fields (`match_*`) so a remit without REF*6R can be matched
-to its claim line again on a later run, when the claim line arrives.
+Remit tables also keep the X12 match fields (`match_*`) so a remit without REF*6R (or with one
+that names no claim line) can be matched to its claim line again on a later run, when the claim
+line arrives; `staged_remit_reversals` keeps 835 reversals to apply across files.
 """
 
 from __future__ import annotations
@@ -49,8 +50,14 @@ CREATE TABLE IF NOT EXISTS staged_remits (
     source_row BIGINT NOT NULL,
     match_cpt_code VARCHAR,
     match_modifiers VARCHAR,
-    match_service_date DATE
+    match_service_date DATE,
+    match_charge_amount DECIMAL(12,2)
 )"""
+
+# Warehouses created before match_charge_amount existed get the column (NULL for old rows).
+STAGED_REMITS_CHARGE = (
+    "ALTER TABLE staged_remits ADD COLUMN IF NOT EXISTS match_charge_amount DECIMAL(12,2)"
+)
 
 STAGED_REMIT_ADJUSTMENTS = """
 CREATE TABLE IF NOT EXISTS staged_remit_adjustments (
@@ -75,6 +82,18 @@ CREATE TABLE IF NOT EXISTS staged_notes (
     note_date DATE NOT NULL,
     note_type VARCHAR NOT NULL,
     text VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL
+)"""
+
+# Every 835 reversal (CLP02 = 22). It cancels the outcomes of its claim adjudicated before it
+# in OTHER files (within its own file the reader has applied it already): `line_outcomes`
+# leaves those remits and their adjustments out, so the line is pending until its correction.
+STAGED_REMIT_REVERSALS = """
+CREATE TABLE IF NOT EXISTS staged_remit_reversals (
+    claim_id VARCHAR NOT NULL,
+    adjudication_date DATE,
+    cancelled_in_file BOOLEAN NOT NULL,
     source_file VARCHAR NOT NULL,
     source_row BIGINT NOT NULL
 )"""
@@ -141,7 +160,9 @@ WHERE NOT EXISTS (
 INGEST_DDL: tuple[str, ...] = (
     STAGED_CLAIM_LINES,
     STAGED_REMITS,
+    STAGED_REMITS_CHARGE,
     STAGED_REMIT_ADJUSTMENTS,
+    STAGED_REMIT_REVERSALS,
     STAGED_NOTES,
     LINE_OUTCOMES,
     INGEST_LEDGER,

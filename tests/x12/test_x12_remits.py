@@ -240,7 +240,7 @@ def test_reversal_and_correction_leave_only_the_final_outcome(tmp_path: Path) ->
     ).rows() == [("R1", "1", "2024-04-20", "345.53")]
     assert batch.adjustments.select("carc", "amount", "rarc").rows() == [("45", "154.47", None)]
     assert batch.claims == 3
-    assert batch.reversals.rows() == [("R1", 24, True)]
+    assert batch.reversals.rows() == [("R1", 24, True, "2024-04-20")]
 
 
 def test_reversal_without_original_is_reported(tmp_path: Path) -> None:
@@ -249,7 +249,7 @@ def test_reversal_without_original_is_reported(tmp_path: Path) -> None:
     assert batch.remits.is_empty()
     assert batch.rejected["reason"].to_list() == ["unmatched_reversal"]
     # The original was in an earlier file: ingestion gets the reversal to apply across files.
-    assert batch.reversals.rows() == [("Z9", 10, False)]
+    assert batch.reversals.rows() == [("Z9", 10, False, "2024-04-01")]
 
 
 def test_several_isa_envelopes_with_their_own_delimiters(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ FOLDERS = ("claims", "remits", "remit_adjustments", "notes")
 # Where a row sits in its file differs by format; match_* are only filled from X12.
 FORMAT_COLUMNS = "source_file, source_row"
 MATCH_COLUMNS = "match_cpt_code, match_modifiers, match_service_date"
+REMIT_MATCH_COLUMNS = f"{MATCH_COLUMNS}, match_charge_amount"
 
 
 def _staged(landing: Path, warehouse: Path) -> dict[str, pl.DataFrame]:
@@ -33,7 +34,9 @@ def _staged(landing: Path, warehouse: Path) -> dict[str, pl.DataFrame]:
         build_line_outcomes(con)
         queries = {
             "staged_claim_lines": f"SELECT * EXCLUDE ({FORMAT_COLUMNS}) FROM staged_claim_lines",
-            "staged_remits": f"SELECT * EXCLUDE ({FORMAT_COLUMNS}, {MATCH_COLUMNS}) FROM staged_remits",
+            "staged_remits": (
+                f"SELECT * EXCLUDE ({FORMAT_COLUMNS}, {REMIT_MATCH_COLUMNS}) FROM staged_remits"
+            ),
             "staged_remit_adjustments": (
                 f"SELECT * EXCLUDE ({FORMAT_COLUMNS}, {MATCH_COLUMNS}) FROM staged_remit_adjustments"
             ),

@@ -96,5 +96,7 @@ def line_outcomes(warehouse: DuckDBResource) -> dg.MaterializeResult:
             "unmatched_remits": summary.unmatched_remits,
             "unmatched_adjustments": summary.unmatched_adjustments,
             "adjudicated_before_submission": summary.adjudicated_before_submission,
+            "remits_cancelled_by_reversal": summary.remits_cancelled_by_reversal,
+            "reversals_without_original": summary.reversals_without_original,
         }
     )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from pipelines.sources.x12.segments import looks_like_x12
+
 FileFormat = Literal["csv", "parquet", "jsonl", "x12"]
 
 X12_SUFFIXES = frozenset({".835", ".837", ".edi", ".x12"})
@@ -53,24 +55,62 @@ def discover(landing: Path, folder: str) -> list[LandingFile]:
     return found
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 hex of a file's bytes, read in 1 MiB chunks."""
+@dataclass(frozen=True)
+class FileScan:
+    """One pass over a file's bytes: its hash and the text facts the CSV reader is checked against."""
+
+    sha256: str
+    # Physical lines after the first (the header), blank ones included; None when a lone CR
+    # (which DuckDB also takes as a line break) makes the count uncertain.
+    lines_after_header: int | None
+    # No tab and no CR outside a CRLF line break: values can then only carry spaces at their edges.
+    plain_whitespace: bool
+
+
+def scan_file(path: Path) -> FileScan:
+    """SHA-256, line count and whitespace kinds of a file, read once in 1 MiB chunks.
+
+    Replaces DuckDB re-reading every file as lines just to count them (1.4 s per 1M claim
+    lines); the single-byte counts add ~1.2 ms per MiB to the hash's ~0.6 ms.
+    """
     digest = hashlib.sha256()
+    breaks = 0
+    has_tab = lone_cr = pending_cr = False
+    last = b""
     with path.open("rb") as handle:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest()
+            breaks += chunk.count(b"\n")
+            has_tab = has_tab or b"\t" in chunk
+            carriage_returns = chunk.count(b"\r") + pending_cr
+            if carriage_returns and not lone_cr:
+                # A CR ending the previous chunk pairs with a LF starting this one.
+                crlf = ((b"\r" if pending_cr else b"") + chunk).count(b"\r\n")
+                ends_cr = chunk.endswith(b"\r")
+                lone_cr = carriage_returns - ends_cr != crlf
+                pending_cr = ends_cr
+            last = chunk
+    lone_cr = lone_cr or pending_cr
+    lines = breaks + (1 if last and not last.endswith(b"\n") else 0)
+    return FileScan(
+        digest.hexdigest(),
+        lines_after_header=None if lone_cr else max(lines - 1, 0),
+        plain_whitespace=not (has_tab or lone_cr),
+    )
 
 
 def detect_format(file: LandingFile) -> FileFormat:
-    """X12 by suffix or an `ISA` start (claims/remits only), else Parquet magic, suffix, CSV."""
+    """X12 by suffix or by content (claims/remits only), else Parquet magic, suffix, CSV.
+
+    Content sniffing is `x12.segments.looks_like_x12` (an ISA, or a bare GS/ST with its
+    separator), so an interchange named `.txt` or `.dat`, as clearinghouses deliver them, is
+    read as X12 rather than quarantined line by line as a broken CSV.
+    """
     suffix = file.path.suffix.lower()
-    with file.path.open("rb") as handle:
-        head = handle.read(512)
-    if file.folder in X12_FOLDERS and (
-        suffix in X12_SUFFIXES or head.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"ISA")
-    ):
+    if file.folder in X12_FOLDERS and (suffix in X12_SUFFIXES or looks_like_x12(file.path)):
         return "x12"
+    with file.path.open("rb") as handle:
+        head = handle.read(4)
     if head.startswith(b"PAR1") or suffix in PARQUET_SUFFIXES:
         return "parquet"
     if suffix in JSONL_SUFFIXES:

@@ -7,71 +7,111 @@ from dataclasses import dataclass
 import duckdb
 
 from data_contracts.label import DENIAL_GROUP_CODES, PATIENT_SHARE_CARCS, non_denial_carcs_sql
+from pipelines.sources.x12.remits import ADJUSTMENT_ROW_SCALE
 
-# Step 1 of matching: an X12 remit line without REF*6R has a NULL line_number and carries the
-# procedure, modifiers and service date it paid. It is matched to the claim line with the same
-# claim_id, cpt_code, modifier SET (order-free: payers reorder modifiers) and service_date.
-# When several lines share that key (the same block billed twice), the k-th remit of the key in
-# a file pairs with the k-th claim line of the key by line_number. Lines that already have a
-# remit with that line_number are still candidates: a re-adjudication may arrive in a new file.
-# Remits that find no line keep NULL and are retried on every run (they show in
-# `unmatched_remits`). cpt-64520.md §7: "Key on (CLP01, REF*6R or SVC01 code+modifiers,
-# DTM*472) to join 835 lines back to 837 lines".
-MATCH_REMIT_LINES = """
+
+def _modifier_set_sql(column: str) -> str:
+    """A `;`-joined modifier list as a sorted list (payers reorder modifiers)."""
+    return (
+        f"list_sort(list_filter(str_split(coalesce({column}, ''), ';'), lambda x: trim(x) <> ''))"
+    )
+
+
+# A remit or adjustment whose (claim_id, line_number) names no loaded claim line: its line number
+# is missing (no REF*6R) or is not the claim's (payers echo a line item control number of their
+# own, e.g. `800941258001` in the UnitedHealthcare sample, docs/x12.md).
+_NO_CLAIM_LINE = """(line_number IS NULL OR NOT EXISTS (
+    SELECT 1 FROM staged_claim_lines c
+    WHERE c.claim_id = {alias}.claim_id AND c.line_number = {alias}.line_number))"""
+
+
+def match_remit_lines_sql(with_charge: bool) -> str:
+    """UPDATE giving remits without a usable line number the line their match_* columns name.
+
+    cpt-64520.md §7: "Key on (CLP01, REF*6R or SVC01 code+modifiers, DTM*472) to join 835 lines
+    back to 837 lines". The key is claim_id, cpt_code, the modifier SET (order-free) and
+    service_date, plus the submitted charge in the first pass (`with_charge`), which tells apart
+    two blocks billed the same day at different charges; the second pass drops the charge for
+    remits without one or whose charge differs from the claim's. When several lines share a key,
+    the k-th remit of the key in a file pairs with the k-th free line of the key by line_number;
+    a line is free for a file when no other remit of that file already names it (a
+    re-adjudication in a new file may name it again). Unmatched remits keep their number and
+    are retried on every run (they show in `unmatched_remits`).
+    """
+    charge_select = ", match_charge_amount AS charge" if with_charge else ""
+    charge_line = ", c.charge_amount AS charge" if with_charge else ""
+    charge_key = ", charge" if with_charge else ""
+    charge_on = " AND rl.charge = rr.charge" if with_charge else ""
+    charge_filter = " AND match_charge_amount IS NOT NULL" if with_charge else ""
+    return f"""
 UPDATE staged_remits AS r SET line_number = m.line_number
 FROM (
     WITH remit AS (
         SELECT source_file, source_row, claim_id, match_cpt_code AS cpt_code,
-               list_sort(list_filter(str_split(coalesce(match_modifiers, ''), ';'),
-                                     lambda x: trim(x) <> '')) AS modifiers,
-               match_service_date AS service_date
-        FROM staged_remits
-        WHERE line_number IS NULL AND match_cpt_code IS NOT NULL
+               {_modifier_set_sql("match_modifiers")} AS modifiers,
+               match_service_date AS service_date{charge_select}
+        FROM staged_remits s
+        WHERE match_cpt_code IS NOT NULL{charge_filter}
+          AND {_NO_CLAIM_LINE.format(alias="s")}
     ),
     ranked_remit AS (
         SELECT *, row_number() OVER (
-            PARTITION BY source_file, claim_id, cpt_code, modifiers, service_date
+            PARTITION BY source_file, claim_id, cpt_code, modifiers, service_date{charge_key}
             ORDER BY source_row) AS k
         FROM remit
     ),
+    file_claim AS (SELECT DISTINCT source_file, claim_id FROM remit),
+    named AS (
+        SELECT DISTINCT s.source_file, s.claim_id, s.line_number
+        FROM staged_remits s JOIN file_claim f USING (source_file, claim_id)
+        WHERE s.line_number IS NOT NULL
+    ),
     line AS (
-        SELECT claim_id, line_number, cpt_code, service_date,
-               list_sort(list_filter([modifier_1, modifier_2, modifier_3, modifier_4],
-                                     lambda x: x IS NOT NULL)) AS modifiers
-        FROM staged_claim_lines
-        WHERE claim_id IN (SELECT claim_id FROM remit)
+        SELECT f.source_file, c.claim_id, c.line_number, c.cpt_code, c.service_date,
+               list_sort(list_filter([c.modifier_1, c.modifier_2, c.modifier_3, c.modifier_4],
+                                     lambda x: x IS NOT NULL)) AS modifiers{charge_line}
+        FROM staged_claim_lines c JOIN file_claim f USING (claim_id)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM named n
+            WHERE n.source_file = f.source_file AND n.claim_id = c.claim_id
+              AND n.line_number = c.line_number)
     ),
     ranked_line AS (
         SELECT *, row_number() OVER (
-            PARTITION BY claim_id, cpt_code, modifiers, service_date ORDER BY line_number) AS k
+            PARTITION BY source_file, claim_id, cpt_code, modifiers, service_date{charge_key}
+            ORDER BY line_number) AS k
         FROM line
     )
     SELECT rr.source_file, rr.source_row, rl.line_number
     FROM ranked_remit rr
     JOIN ranked_line rl
-      ON rl.claim_id = rr.claim_id AND rl.cpt_code = rr.cpt_code
-     AND rl.modifiers = rr.modifiers AND rl.service_date = rr.service_date AND rl.k = rr.k
+      ON rl.source_file = rr.source_file AND rl.claim_id = rr.claim_id
+     AND rl.cpt_code = rr.cpt_code AND rl.modifiers = rr.modifiers
+     AND rl.service_date = rr.service_date AND rl.k = rr.k{charge_on}
 ) AS m
 WHERE r.source_file = m.source_file AND r.source_row = m.source_row
 """
 
-# Step 2: an adjustment without a line number belongs to the remit line of the same file, claim
-# and match key that precedes it (the SVC segment before its CAS); claim-level adjustments that
-# precede every SVC go to the first remit line of the key. It takes that remit's line number.
-MATCH_ADJUSTMENT_LINES = """
+
+# Step 2: an adjustment without a usable line number belongs to the remit line of the same file,
+# claim and match key that precedes it (the SVC segment before its CAS); claim-level adjustments
+# that precede every SVC go to the first remit line of the key. It takes that remit's line number.
+# An 835 adjustment's source_row is its CAS position × ADJUSTMENT_ROW_SCALE + triplet index
+# (docs/x12.md), a remit's the SVC position: compared on the segment position.
+MATCH_ADJUSTMENT_LINES = f"""
 UPDATE staged_remit_adjustments AS a SET line_number = m.line_number
 FROM (
     WITH adj AS (
         SELECT source_file, source_row, claim_id, match_cpt_code, match_service_date,
                coalesce(match_modifiers, '') AS match_modifiers
-        FROM staged_remit_adjustments
-        WHERE line_number IS NULL AND match_cpt_code IS NOT NULL
+        FROM staged_remit_adjustments s
+        WHERE match_cpt_code IS NOT NULL AND {_NO_CLAIM_LINE.format(alias="s")}
     ),
     remit AS (
         SELECT source_file, source_row, claim_id, match_cpt_code, match_service_date,
                coalesce(match_modifiers, '') AS match_modifiers, line_number
-        FROM staged_remits
-        WHERE line_number IS NOT NULL AND match_cpt_code IS NOT NULL
+        FROM staged_remits s
+        WHERE match_cpt_code IS NOT NULL AND NOT {_NO_CLAIM_LINE.format(alias="s")}
           AND source_file IN (SELECT source_file FROM adj)
     ),
     preceding AS (
@@ -81,7 +121,7 @@ FROM (
          AND adj.match_cpt_code = remit.match_cpt_code
          AND adj.match_modifiers = remit.match_modifiers
          AND adj.match_service_date IS NOT DISTINCT FROM remit.match_service_date
-         AND adj.source_row >= remit.source_row
+         AND adj.source_row // {ADJUSTMENT_ROW_SCALE} >= remit.source_row
     ),
     first_of_key AS (
         SELECT adj.source_file, adj.source_row, min(remit.line_number) AS line_number
@@ -99,19 +139,18 @@ WHERE a.source_file = m.source_file AND a.source_row = m.source_row
 """
 
 
-# Step 3: adjustments still without a line (flat extracts that carry match fields but come in a
-# file of their own) take the line number of the claim line with their key, when exactly one
-# claim line has it; otherwise they wait in `unmatched_remits`.
-MATCH_ADJUSTMENTS_TO_CLAIM_LINES = """
+# Step 3: adjustments still without a usable line (flat extracts that carry match fields but
+# come in a file of their own) take the line number of the claim line with their key, when
+# exactly one claim line has it; otherwise they wait in `unmatched_remits`.
+MATCH_ADJUSTMENTS_TO_CLAIM_LINES = f"""
 UPDATE staged_remit_adjustments AS a SET line_number = m.line_number
 FROM (
     WITH adj AS (
         SELECT source_file, source_row, claim_id, match_cpt_code AS cpt_code,
-               list_sort(list_filter(str_split(coalesce(match_modifiers, ''), ';'),
-                                     lambda x: trim(x) <> '')) AS modifiers,
+               {_modifier_set_sql("match_modifiers")} AS modifiers,
                match_service_date AS service_date
-        FROM staged_remit_adjustments
-        WHERE line_number IS NULL AND match_cpt_code IS NOT NULL
+        FROM staged_remit_adjustments s
+        WHERE match_cpt_code IS NOT NULL AND {_NO_CLAIM_LINE.format(alias="s")}
     ),
     line AS (
         SELECT claim_id, cpt_code, service_date,
@@ -129,6 +168,20 @@ FROM (
 WHERE a.source_file = m.source_file AND a.source_row = m.source_row
 """
 
+# An 835 reversal (CLP02 = 22, `staged_remit_reversals`) cancels every outcome of its claim
+# adjudicated before it in ANOTHER file (its own file was handled by the reader): remits
+# adjudicated earlier, or the same day in a file that sorts first. Adjustments go with the
+# remits of their file. A reversal without a date cancels the claim's remits of files sorting
+# before its own.
+CANCELLED_BY_REVERSAL = """
+    SELECT DISTINCT r.claim_id, r.source_file
+    FROM staged_remits r
+    JOIN staged_remit_reversals v ON v.claim_id = r.claim_id AND v.source_file <> r.source_file
+    WHERE r.adjudication_date < v.adjudication_date
+       OR (coalesce(r.adjudication_date = v.adjudication_date, true)
+           AND r.source_file < v.source_file)
+"""
+
 
 def _sql_set(values: frozenset[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
@@ -142,12 +195,17 @@ def _sql_set(values: frozenset[str]) -> str:
 #   deductible or coinsurance, also PR-50/96/204 patient-liable denials);
 # - paid: anything else (paid > 0, or 0 fully explained by non-denial contractual CARCs).
 # When a line has several remits (re-adjudication), the latest adjudication_date counts.
+# Remits (and adjustments) cancelled by an 835 reversal in a later file do not count at all; a
+# line whose every remit was reversed is pending until its correction arrives.
 # primary_denial_carc is the denial adjustment with the largest amount (ties: lowest CARC).
 LINE_OUTCOMES_SELECT = f"""
-WITH remit AS (
+WITH cancelled AS ({CANCELLED_BY_REVERSAL}),
+remit AS (
     SELECT claim_id, line_number, adjudication_date, allowed_amount, paid_amount
-    FROM staged_remits
+    FROM staged_remits r
     WHERE line_number IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM cancelled x
+                      WHERE x.claim_id = r.claim_id AND x.source_file = r.source_file)
     QUALIFY row_number() OVER (
         PARTITION BY claim_id, line_number
         ORDER BY adjudication_date DESC, source_file DESC, source_row DESC) = 1
@@ -156,8 +214,10 @@ adjustment AS (
     SELECT claim_id, line_number, group_code, carc, amount, rarc,
            group_code IN {_sql_set(DENIAL_GROUP_CODES)}
                AND carc NOT IN {non_denial_carcs_sql()} AS is_denial
-    FROM staged_remit_adjustments
+    FROM staged_remit_adjustments a
     WHERE line_number IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM cancelled x
+                      WHERE x.claim_id = a.claim_id AND x.source_file = a.source_file)
 ),
 per_line AS (
     SELECT claim_id, line_number,
@@ -221,6 +281,10 @@ class OutcomeSummary:
     # Contract: adjudication_date >= the line's submission date. It spans two files, so it is
     # counted here (and left to the staged_remits contract check) rather than quarantined.
     adjudicated_before_submission: int = 0
+    # Remit lines left out because an 835 reversal in a later file cancelled them.
+    remits_cancelled_by_reversal: int = 0
+    # Reversals whose original outcome is in no loaded file (yet): they cancel nothing.
+    reversals_without_original: int = 0
 
     @property
     def lines(self) -> int:
@@ -233,13 +297,21 @@ class OutcomeSummary:
         return self.status_counts.get("denied", 0) / adjudicated if adjudicated else None
 
 
+def _changed(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
 def match_remit_lines(con: duckdb.DuckDBPyConnection) -> MatchSummary:
-    """Give X12 remits without REF*6R their claim line number; count what stays unmatched."""
+    """Give remits without a usable line number the line their match_* columns name (by
+    procedure, modifiers, date and charge, then without the charge); count what stays unmatched.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
-        remits = con.execute(MATCH_REMIT_LINES).fetchone()
-        adjustments = con.execute(MATCH_ADJUSTMENT_LINES).fetchone()
-        by_claim_line = con.execute(MATCH_ADJUSTMENTS_TO_CLAIM_LINES).fetchone()
+        remits = _changed(con, match_remit_lines_sql(with_charge=True))
+        remits += _changed(con, match_remit_lines_sql(with_charge=False))
+        adjustments = _changed(con, MATCH_ADJUSTMENT_LINES)
+        adjustments += _changed(con, MATCH_ADJUSTMENTS_TO_CLAIM_LINES)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -250,8 +322,8 @@ def match_remit_lines(con: duckdb.DuckDBPyConnection) -> MatchSummary:
         ).fetchall()
     )
     return MatchSummary(
-        remits_matched=int(remits[0]) if remits else 0,
-        adjustments_matched=sum(int(r[0]) for r in (adjustments, by_claim_line) if r),
+        remits_matched=remits,
+        adjustments_matched=adjustments,
         unmatched_remits=int(unmatched.get("remit", 0)),
         unmatched_adjustments=int(unmatched.get("adjustment", 0)),
     )
@@ -271,13 +343,26 @@ def build_line_outcomes(con: duckdb.DuckDBPyConnection) -> OutcomeSummary:
     counts = dict(
         con.execute("SELECT status, count(*) FROM line_outcomes GROUP BY status").fetchall()
     )
-    early = con.execute(
+    early = _changed(
+        con,
         "SELECT count(*) FROM line_outcomes o JOIN staged_claim_lines c USING (claim_id, line_number) "
-        "WHERE o.adjudication_date < c.submission_date"
-    ).fetchone()
+        "WHERE o.adjudication_date < c.submission_date",
+    )
+    cancelled = _changed(
+        con,
+        f"SELECT count(*) FROM staged_remits r JOIN ({CANCELLED_BY_REVERSAL}) x "
+        "USING (claim_id, source_file)",
+    )
+    orphan_reversals = _changed(
+        con,
+        "SELECT count(*) FROM staged_remit_reversals v WHERE NOT v.cancelled_in_file "
+        f"AND v.claim_id NOT IN (SELECT claim_id FROM ({CANCELLED_BY_REVERSAL}))",
+    )
     return OutcomeSummary(
         status_counts={k: int(v) for k, v in counts.items()},
-        adjudicated_before_submission=int(early[0]) if early else 0,
+        adjudicated_before_submission=early,
+        remits_cancelled_by_reversal=cancelled,
+        reversals_without_original=orphan_reversals,
         unmatched_remits=match.unmatched_remits,
         unmatched_adjustments=match.unmatched_adjustments,
     )

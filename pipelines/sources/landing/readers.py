@@ -19,6 +19,9 @@ import polars as pl
 from pipelines.sources.landing.files import FileFormat, LandingFile
 
 UNREADABLE = "_unreadable"
+# 835 reversals of the last X12 remit file read (claim_id, source_row, cancelled_in_file,
+# adjudication_date): ingestion applies them across files.
+X12_REVERSALS = "_x12_reversals"
 # CSV and JSON lines hold the whole record; 16 MiB is far above any real claim line or note.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 
@@ -116,16 +119,23 @@ def _read_csv_by_line(
     con.execute("DROP TABLE _csv_lines")
 
 
-def _csv_lines_balance(
-    con: duckdb.DuckDBPyConnection, file: LandingFile, table: str, names: list[str]
+def csv_lines_balance(
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    table: str,
+    names: list[str],
+    lines_after_header: int | None = None,
 ) -> bool:
     """Whether DuckDB's good and rejected records account for every non-blank line."""
+    good = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    rejected = con.execute(f"SELECT count(*) FROM {UNREADABLE}").fetchall()[0][0]
+    if lines_after_header is not None and good + rejected == lines_after_header:
+        # Every physical line (blank ones included) is a record: nothing was lost or merged.
+        return True
     data_lines = con.execute(
         f"SELECT count(*) FILTER (WHERE n > 1 AND trim(coalesce(line, '')) <> '') "
         f"FROM ({_lines_sql(file)})"
-    ).fetchone()[0]
-    good = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-    rejected = con.execute(f"SELECT count(*) FROM {UNREADABLE}").fetchone()[0]
+    ).fetchall()[0][0]
     if good + rejected == data_lines:
         return True
     if rejected:
@@ -138,29 +148,43 @@ def _csv_lines_balance(
         f"CASE WHEN contains({_ident(n)}, E'\\n') THEN 1 ELSE 0 END, 0)"
         for n in names
     )
-    inner = con.execute(f"SELECT coalesce(sum({inner_lines}), 0) FROM {table}").fetchone()[0]
+    inner = con.execute(f"SELECT coalesce(sum({inner_lines}), 0) FROM {table}").fetchall()[0][0]
     return good + inner == data_lines
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile, table: str) -> tuple[str, ...]:
-    """RFC 4180 CSV with DuckDB's reader; malformed records go to `_unreadable` via rejects.
+def csv_header(file: LandingFile) -> list[str]:
+    """The header's column names; FileRejected when there is none or a name repeats."""
+    return _csv_header(file)
 
-    Data rows are numbered from 1 in file order; a rejected record's number comes from the
-    line DuckDB reports (header = line 1), and good rows are renumbered around the rejected
-    ones with an ASOF join, so source_row is the record's place in the file.
+
+def csv_source_sql(file: LandingFile | list[str], names: list[str]) -> str:
+    """A subquery over DuckDB's CSV reader: `source_row` (1-based, before renumbering) + text.
+
+    Given a list of paths (files with this header), one read covers them all in list order,
+    `source_row` runs on across files and a `filename` column names each row's file.
+    Malformed records go to the rejects tables (`load_csv_rejects` turns them into
+    `_unreadable`); the caller drops those tables first (`reset_csv_rejects`).
     """
-    names = _csv_header(file)
     columns = "{" + ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names) + "}"
-    con.execute("DROP TABLE IF EXISTS _csv_rejects")
-    con.execute("DROP TABLE IF EXISTS _csv_reject_scans")
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {table} AS
-        SELECT row_number() OVER () AS source_row, *
-        FROM read_csv({_literal(str(file.path))}, header = true, auto_detect = false,
+    if isinstance(file, list):
+        paths = "[" + ", ".join(_literal(p) for p in file) + "], filename = true"
+    else:
+        paths = _literal(str(file.path))
+    return f"""(SELECT row_number() OVER () AS source_row, *
+        FROM read_csv({paths}, header = true, auto_detect = false,
             columns = {columns}, delim = ',', quote = '"', escape = '"',
             max_line_size = {MAX_LINE_BYTES}, store_rejects = true,
-            rejects_table = '_csv_rejects', rejects_scan = '_csv_reject_scans')"""
-    )
+            rejects_table = '_csv_rejects', rejects_scan = '_csv_reject_scans'))"""
+
+
+def reset_csv_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the rejects tables of the previous CSV read."""
+    con.execute("DROP TABLE IF EXISTS _csv_rejects")
+    con.execute("DROP TABLE IF EXISTS _csv_reject_scans")
+
+
+def load_csv_rejects(con: duckdb.DuckDBPyConnection) -> int:
+    """`_unreadable` from the last CSV read's rejects; returns how many records were rejected."""
     # One record can raise several errors (e.g. an open quote and a short row): count it once.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {UNREADABLE} AS
@@ -169,24 +193,59 @@ def read_csv(con: duckdb.DuckDBPyConnection, file: LandingFile, table: str) -> t
                first(csv_line ORDER BY column_idx) AS raw_record
         FROM _csv_rejects GROUP BY line"""
     )
-    if con.execute(f"SELECT count(*) FROM {UNREADABLE}").fetchone() != (0,):
-        # Good rows after the k-th rejected record move down by k (ASOF: last reject before).
-        con.execute(
-            f"""UPDATE {table} AS g SET source_row = g.source_row + m.bad_before
-            FROM (
-                WITH ranked AS (
-                    SELECT source_row - row_number() OVER (ORDER BY source_row) AS good_before,
-                           row_number() OVER (ORDER BY source_row) AS bad_before
-                    FROM {UNREADABLE}
-                ),
-                bad AS (SELECT good_before, max(bad_before) AS bad_before FROM ranked GROUP BY 1)
-                SELECT t.source_row AS good_row, b.bad_before
-                FROM (SELECT source_row FROM {table}) t
-                ASOF JOIN bad b ON t.source_row > b.good_before
-            ) AS m
-            WHERE g.source_row = m.good_row"""
-        )
-    if not _csv_lines_balance(con, file, table, names):
+    return int(con.execute(f"SELECT count(*) FROM {UNREADABLE}").fetchall()[0][0])
+
+
+def renumber_around_rejects(
+    con: duckdb.DuckDBPyConnection, table: str, source_file: str | None = None
+) -> None:
+    """Good rows after the k-th rejected record move down by k (ASOF: last reject before).
+
+    `source_file` limits the renumbering to that file's rows of a table holding several files.
+    """
+    only = g_only = "true"
+    if source_file is not None:
+        only = f"source_file = {_literal(source_file)}"
+        g_only = f"g.{only}"
+    con.execute(
+        f"""UPDATE {table} AS g SET source_row = g.source_row + m.bad_before
+        FROM (
+            WITH ranked AS (
+                SELECT source_row - row_number() OVER (ORDER BY source_row) AS good_before,
+                       row_number() OVER (ORDER BY source_row) AS bad_before
+                FROM {UNREADABLE}
+            ),
+            bad AS (SELECT good_before, max(bad_before) AS bad_before FROM ranked GROUP BY 1)
+            SELECT t.source_row AS good_row, b.bad_before
+            FROM (SELECT source_row FROM {table} WHERE {only}) t
+            ASOF JOIN bad b ON t.source_row > b.good_before
+        ) AS m
+        WHERE g.source_row = m.good_row AND {g_only}"""
+    )
+
+
+def read_csv(
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    table: str,
+    lines_after_header: int | None = None,
+) -> tuple[str, ...]:
+    """RFC 4180 CSV with DuckDB's reader; malformed records go to `_unreadable` via rejects.
+
+    Data rows are numbered from 1 in file order; a rejected record's number comes from the
+    line DuckDB reports (header = line 1), and good rows are renumbered around the rejected
+    ones with an ASOF join, so source_row is the record's place in the file.
+    `lines_after_header` (from `files.scan_file`) lets a file whose every line is a record skip
+    the line-by-line recount.
+    """
+    names = _csv_header(file)
+    reset_csv_rejects(con)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {csv_source_sql(file, names)}"
+    )
+    if load_csv_rejects(con):
+        renumber_around_rejects(con, table)
+    if not csv_lines_balance(con, file, table, names, lines_after_header):
         _read_csv_by_line(con, file, table, names)
     return tuple(names)
 
@@ -306,6 +365,17 @@ def read_x12(
             ReadPart(folder, tables[folder], tuple(c for c in frame.columns if c != "source_row"))
         )
     rejected = batch.rejected
+    reversals = getattr(batch, "reversals", None)
+    if file.folder == "remits" and isinstance(reversals, pl.DataFrame):
+        _frame_to_table(con, reversals, X12_REVERSALS)
+        # A reversal whose original came in an earlier file is not bad input: it is loaded into
+        # staged_remit_reversals and cancels that earlier outcome (docs/x12.md).
+        rejected = rejected.filter(
+            ~(
+                (pl.col("reason") == "unmatched_reversal")
+                & pl.col("source_row").is_in(reversals["source_row"].to_list())
+            )
+        )
     if rejected.height:
         _frame_to_table(
             con, rejected.select("source_row", "reason", "column_name", "raw_record"), UNREADABLE
@@ -324,15 +394,23 @@ def _claims_frame(batch: Any) -> pl.DataFrame:
 
 
 def read_file(
-    con: duckdb.DuckDBPyConnection, file: LandingFile, fmt: FileFormat, tables: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    fmt: FileFormat,
+    tables: dict[str, str],
+    lines_after_header: int | None = None,
 ) -> list[ReadPart]:
     """Read one landing file into temp tables; raises FileRejected when it cannot be read."""
     if fmt == "x12":
         return read_x12(con, file, tables)
     table = tables[file.folder]
-    readers = {"csv": read_csv, "parquet": read_parquet, "jsonl": read_jsonl}
     try:
-        columns = readers[fmt](con, file, table)
+        if fmt == "csv":
+            columns = read_csv(con, file, table, lines_after_header)
+        elif fmt == "parquet":
+            columns = read_parquet(con, file, table)
+        else:
+            columns = read_jsonl(con, file, table)
     except FileRejected:
         raise
     except duckdb.Error as error:

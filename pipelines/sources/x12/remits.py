@@ -46,6 +46,9 @@ REMIT_COLUMNS = (
     "paid_amount",
     "source_row",
     *MATCH_COLUMNS,
+    # SVC02, the line's submitted charge: the last tie-breaker when ingestion matches a line
+    # by procedure, modifiers and date (two identical blocks billed at different charges).
+    "match_charge_amount",
 )
 ADJUSTMENT_COLUMNS = (
     "claim_id",
@@ -58,7 +61,14 @@ ADJUSTMENT_COLUMNS = (
     *MATCH_COLUMNS,
 )
 REVERSAL_STATUS = "22"
-REVERSAL_SCHEMA = {"claim_id": pl.String, "source_row": pl.Int64, "cancelled_in_file": pl.Boolean}
+REVERSAL_SCHEMA = {
+    "claim_id": pl.String,
+    "source_row": pl.Int64,
+    "cancelled_in_file": pl.Boolean,
+    # The reversal's adjudication date (DTM*405, else BPR16): ingestion cancels outcomes of the
+    # claim adjudicated up to then in other files (docs/x12.md "Reversals").
+    "adjudication_date": pl.String,
+}
 CAS_TRIPLETS = 6
 # Adjustment rows need a unique source_row, but one CAS holds up to six triplets and a claim-level
 # CAS is shared by every line: source_row = CAS position × 1000 + triplet + 10 × line share.
@@ -77,8 +87,9 @@ class X12RemitBatch:
     segments_read: int
     claims: int
     lines: int
-    # Every CLP02 = 22 (claim_id, source_row, cancelled_in_file): a reversal whose original came in
-    # an earlier file cannot be applied here, so ingestion gets the list to apply it across files.
+    # Every CLP02 = 22 (claim_id, source_row, cancelled_in_file, adjudication_date): a reversal
+    # whose original came in an earlier file cannot be applied here, so ingestion gets the list
+    # to apply it across files.
     reversals: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVERSAL_SCHEMA))
 
 
@@ -229,6 +240,7 @@ def _claim_rows(claim: _Claim, rejected: list[Rejection]) -> list[tuple[tuple, d
             "paid_amount": money(line.paid),
             "source_row": line.svc.position,
             **match,
+            "match_charge_amount": money(line.charge),
         }
         rarc = ";".join(dict.fromkeys(line.rarcs)) or None
         adjustments = []
@@ -261,7 +273,7 @@ class _RemitCollector:
     def __init__(self) -> None:
         self.outcomes: dict[tuple, tuple[dict, list[dict]]] = {}
         self.keys_by_claim: dict[str | None, set[tuple]] = {}
-        self.reversals: list[tuple[str | None, int, bool]] = []
+        self.reversals: list[tuple[str | None, int, bool, str | None]] = []
         self.rejected: list[Rejection] = []
         self.claims = 0
 
@@ -277,7 +289,9 @@ class _RemitCollector:
             return
         if claim.status == REVERSAL_STATUS:
             earlier = self.keys_by_claim.pop(claim.claim_id, set())
-            self.reversals.append((claim.claim_id, claim.clp.position, bool(earlier)))
+            self.reversals.append(
+                (claim.claim_id, claim.clp.position, bool(earlier), claim.adjudication_date)
+            )
             if not earlier:
                 self.rejected.append(
                     Rejection(claim.clp.position, "unmatched_reversal", "claim_id", claim.clp.raw)
