@@ -9,6 +9,27 @@ line arrives; `staged_remit_reversals` keeps 835 reversals to apply across files
 
 from __future__ import annotations
 
+# The modelling table's columns that are not features (docs/architecture.md "Modelling table"):
+# keys, context and the label; every other column is a feature the catalog declares.
+MODELLING_TABLE_FIXED_COLUMNS: tuple[str, ...] = (
+    "claim_id",
+    "line_number",
+    "cpt_code",
+    "payer_id",
+    "plan_type",
+    "rendering_npi",
+    "place_of_service",
+    "service_date",
+    "submission_date",
+    "service_month",
+    "charge_amount",
+    "expected_payment_usd",
+    "status",
+    "denied",
+    "is_pending",
+    "denial_category",
+)
+
 STAGED_CLAIM_LINES = """
 CREATE TABLE IF NOT EXISTS staged_claim_lines (
     claim_id VARCHAR NOT NULL,

@@ -19,26 +19,11 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
+from data_contracts.warehouse_schema import MODELLING_TABLE_FIXED_COLUMNS
+
 # Fixed columns of the modelling table (docs/architecture.md "Modelling table"); everything else in
 # the table is a feature column declared by the catalog.
-FIXED_COLUMNS: tuple[str, ...] = (
-    "claim_id",
-    "line_number",
-    "cpt_code",
-    "payer_id",
-    "plan_type",
-    "rendering_npi",
-    "place_of_service",
-    "service_date",
-    "submission_date",
-    "service_month",
-    "charge_amount",
-    "expected_payment_usd",
-    "status",
-    "denied",
-    "is_pending",
-    "denial_category",
-)
+FIXED_COLUMNS: tuple[str, ...] = MODELLING_TABLE_FIXED_COLUMNS
 KEY_COLUMNS: tuple[str, ...] = ("claim_id", "line_number")
 LABEL_COLUMN = "denied"
 

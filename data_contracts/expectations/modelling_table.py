@@ -17,6 +17,7 @@ from data_contracts.expectations import (
     thresholds_from_env,
 )
 from data_contracts.input_contract import PLAN_TYPES, TARGET_CPT
+from data_contracts.warehouse_schema import MODELLING_TABLE_FIXED_COLUMNS
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -25,26 +26,7 @@ SUITE = "modelling_table"
 TABLE = "modelling_table"
 
 # Columns of the table that are not model features (docs/architecture.md, "Modelling table").
-FIXED_COLUMNS: frozenset[str] = frozenset(
-    {
-        "claim_id",
-        "line_number",
-        "cpt_code",
-        "payer_id",
-        "plan_type",
-        "rendering_npi",
-        "place_of_service",
-        "service_date",
-        "submission_date",
-        "service_month",
-        "charge_amount",
-        "expected_payment_usd",
-        "status",
-        "denied",
-        "is_pending",
-        "denial_category",
-    }
-)
+FIXED_COLUMNS: frozenset[str] = frozenset(MODELLING_TABLE_FIXED_COLUMNS)
 STATUSES = ("denied", "paid", "patient_liability", "pending")
 UNIT_INTERVAL_FEATURES = (
     "doc_completeness",

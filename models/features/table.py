@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from data_contracts.warehouse_schema import MODELLING_TABLE_FIXED_COLUMNS
 from models.features.catalog import FEATURES, feature_dictionary_markdown, feature_names
 from models.features.diagnosis import add_payer_dx_denial_rate, diagnosis_features
 from models.features.documentation import (
@@ -47,24 +48,7 @@ __all__ = ["FIXED_COLUMNS", "build_modelling_table", "feature_dictionary_markdow
 
 log = logging.getLogger(__name__)
 
-FIXED_COLUMNS = (
-    "claim_id",
-    "line_number",
-    "cpt_code",
-    "payer_id",
-    "plan_type",
-    "rendering_npi",
-    "place_of_service",
-    "service_date",
-    "submission_date",
-    "service_month",
-    "charge_amount",
-    "expected_payment_usd",
-    "status",
-    "denied",
-    "is_pending",
-    "denial_category",
-)
+FIXED_COLUMNS = MODELLING_TABLE_FIXED_COLUMNS
 _DTYPES = {"numeric": pl.Float64, "boolean": pl.Boolean, "categorical": pl.String}
 _INT8_FEATURES = {"bilateral_matches_payer_convention"}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
-from conftest import TEST_FEATURES, make_table, modelling_view
+from model_table import TEST_FEATURES, make_table, modelling_view
 
 from models.export import EXPORT_COLUMNS
 from models.registry import champion_version

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
-from conftest import TEST_FEATURES, modelling_view
+from model_table import TEST_FEATURES, modelling_view
 
 from models.challenger import register_challenger
 from models.dataset import pending

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
-from conftest import TEST_FEATURES, make_table, modelling_view
+from model_table import TEST_FEATURES, make_table, modelling_view
 
 from models.baselines import rules_scrubber_score, scrubber_hits
 from models.calibrate import apply_calibration, choose_calibration, fit_isotonic, fit_platt
