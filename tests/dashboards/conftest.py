@@ -66,7 +66,10 @@ def dashboard_url(snapshot_file: Path, tmp_path_factory: pytest.TempPathFactory)
 def browser():
     """Debian's headless Chromium driven by Playwright."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        # Fail, not skip: a green suite must mean the dashboards were seen in a real browser.
+        pytest.fail(
+            f"{CHROMIUM} is not installed: run the README's first command (apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
