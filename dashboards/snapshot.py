@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from dashboards.drift import feature_psi_by_month, score_psi_by_month
+from data_contracts.input_contract import TARGET_CPT
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
         )
         select.append("cast(date_trunc('month', c.service_date) as date) as service_month")
         base = f"from {src}.main.staged_claim_lines c"
-        where = "where c.cpt_code = '64520'"
+        where = f"where c.cpt_code = '{TARGET_CPT}'"
     else:
         assert modelling is not None
         base_cols = [
@@ -174,7 +175,7 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
         select.append("cast(c.charge_amount as double) as charge_amount")
         select.append("c.payer_id as payer_name")
         base = f"from {src}.main.modelling_table c"
-        where = "where coalesce(c.cpt_code, '64520') = '64520'"
+        where = f"where coalesce(c.cpt_code, '{TARGET_CPT}') = '{TARGET_CPT}'"
     joins: list[str] = []
     if outcomes is not None:
         joins.append(

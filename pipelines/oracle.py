@@ -13,6 +13,7 @@ import polars as pl
 
 from dashboards.report import write_report
 from dashboards.snapshot import publish_snapshot
+from data_contracts.input_contract import TARGET_CPT
 from models.baselines import fit_logistic_baseline, rules_scrubber_score
 from models.dataset import out_of_time_split, pending
 from models.evaluate import oracle_comparison
@@ -53,7 +54,7 @@ def pending_scores(settings: ProductSettings) -> tuple[pl.DataFrame, str]:
     champion = load_champion(settings.models)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         table = con.sql("SELECT * FROM modelling_table").pl()
-    table = table.filter(pl.col("cpt_code") == "64520")
+    table = table.filter(pl.col("cpt_code") == TARGET_CPT)
     pend = pending(table)
     if pend.height == 0:
         raise ValueError("the modelling table has no pending 64520 lines to compare with the truth")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from models.features.modifiers import CODING_WINDOW_DAYS, TARGET_CPT, coding_key, is_coding_denial
+from data_contracts.input_contract import TARGET_CPT
+from models.features.modifiers import CODING_WINDOW_DAYS, coding_key, is_coding_denial
 
 HISTORY_WINDOWS_DAYS = (7, 14, 30, 365)
 # Bayesian smoothing: a rate is shrunk toward the overall rate with the weight of this many lines.

@@ -6,7 +6,6 @@ import polars as pl
 
 from data_contracts.codes import fee_schedule, mue_limits
 
-TARGET_CPT = "64520"
 MODIFIER_COLUMNS = ("modifier_1", "modifier_2", "modifier_3", "modifier_4")
 DISTINCT_PROCEDURE_MODIFIERS = ("59", "XE", "XP", "XS", "XU")
 # A convention is only claimed once the payer has paid this many bilateral encounters and one

@@ -9,8 +9,9 @@ from __future__ import annotations
 import polars as pl
 
 from data_contracts.codes import ncci_ptp_pairs
+from data_contracts.input_contract import TARGET_CPT
 from models.features.history import add_point_in_time_rate
-from models.features.modifiers import DISTINCT_PROCEDURE_MODIFIERS, TARGET_CPT
+from models.features.modifiers import DISTINCT_PROCEDURE_MODIFIERS
 
 LINE_KEY = ["claim_id", "line_number"]
 EM_BYPASS_MODIFIER = "25"

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from data_contracts.input_contract import TARGET_CPT
 from data_contracts.warehouse_schema import MODELLING_TABLE_FIXED_COLUMNS
 from models.features.catalog import FEATURES, feature_dictionary_markdown, feature_names
 from models.features.diagnosis import add_payer_dx_denial_rate, diagnosis_features
@@ -29,7 +30,6 @@ from models.features.history import (
 )
 from models.features.modifiers import (
     MODIFIER_COLUMNS,
-    TARGET_CPT,
     add_payer_bilateral_convention,
     modifier_features,
     modifier_list,

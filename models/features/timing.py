@@ -6,13 +6,13 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from data_contracts.input_contract import TARGET_CPT
 from models.features.history import (
     ASOF_KEY,
     DEFAULT_PRIOR_WEIGHT,
     add_point_in_time_rate,
     join_known_before,
 )
-from models.features.modifiers import TARGET_CPT
 
 TIMELY_FILING_CARC = "29"
 # Authorization CARCs (domain §5, §8.3) plus the shipped category for the rest.

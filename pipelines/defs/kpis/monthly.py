@@ -6,6 +6,8 @@ from datetime import date
 
 import duckdb
 
+from data_contracts.input_contract import TARGET_CPT
+
 KPI_TABLE = "monthly_denial_kpis"
 ALL_PAYERS = "ALL"
 
@@ -34,7 +36,7 @@ WITH month_lines AS (
     SELECT c.payer_id, c.charge_amount, o.status, o.denied
     FROM staged_claim_lines AS c
     LEFT JOIN line_outcomes AS o USING (claim_id, line_number)
-    WHERE c.cpt_code = '64520'
+    WHERE c.cpt_code = '{TARGET_CPT}'
       AND c.service_date >= $month_start AND c.service_date < $month_end
 )
 SELECT

@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from data_contracts.input_contract import TARGET_CPT
 from models.challenger import register_challenger, train_and_evaluate
 from models.dataset import catalog_features
 from models.export import EXPORT_COLUMNS, write_export
@@ -137,7 +138,7 @@ def risk_scores(
     """Every pending 64520 line scored by the registry's champion, with reasons; history appended."""
     champion = load_champion(paths.settings().models)
     table = _read_modelling_table(warehouse).filter(
-        pl.col("denied").is_null() & (pl.col("cpt_code") == "64520")
+        pl.col("denied").is_null() & (pl.col("cpt_code") == TARGET_CPT)
     )
     scored = score_lines(champion, table, scored_at=datetime.now(UTC))
     out = scored.select(*[c for c in EXPORT_COLUMNS if c in scored.columns]).with_columns(

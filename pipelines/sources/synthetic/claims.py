@@ -14,7 +14,7 @@ from functools import cache
 import polars as pl
 
 from data_contracts import codes
-from data_contracts.input_contract import column_names
+from data_contracts.input_contract import TARGET_CPT, column_names
 from pipelines.sources.synthetic import notes as note_text
 from pipelines.sources.synthetic.notes import NoteFacts
 from pipelines.sources.synthetic.outcomes import (
@@ -45,7 +45,7 @@ from pipelines.sources.synthetic.world import (
     payer_requires_auth,
 )
 
-TARGET = "64520"
+TARGET = TARGET_CPT
 # Column-1 codes that may share a claim with 64520 (§2b); the indicator is read from the table.
 COL1_CANDIDATES: tuple[str, ...] = ("64633", "64635", "64680", "20553", "64624", "62280")
 MEDICARE_DEDUCTIBLE: dict[int, int] = {2024: 24000, 2025: 25700, 2026: 28300}  # cents
