@@ -15,6 +15,7 @@ import plotly.io as pio
 
 from dashboards.figures import coding, denials, model, work_queue
 from dashboards.figures.common import caption_of, empty_figure
+from dashboards.images import write_pngs
 from dashboards.snapshot import read_table
 from dashboards.theme import money, percent, register_template
 
@@ -233,11 +234,10 @@ def write_report(
         figures = kpi_png_figures(snapshot_path)
         if figures:
             started = time.perf_counter()
-            png_paths = [out / f"{stem}.png" for stem in figures]
+            paths = [out / f"{stem}.png" for stem in figures]
             # One batch: kaleido starts Chromium once (~0.3 s per image instead of ~2 s).
-            pio.write_images(
-                list(figures.values()), png_paths, format="png", width=1100, height=520, scale=1
-            )
+            if write_pngs(list(figures.values()), paths):
+                png_paths = paths
             png_seconds = time.perf_counter() - started
     png_list = "".join(f"<li>{html.escape(p.name)}</li>" for p in png_paths)
     document = (

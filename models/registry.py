@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,43 +196,33 @@ def record_decision(
 
 
 def write_calibration_plot(artifact: ModelArtifact, path: Path) -> bool:
-    """Reliability diagram of the validation months as PNG; False (logged) when no browser."""
+    """Reliability diagram of the validation months as PNG; False (logged) when it cannot be drawn."""
     curve = artifact.metrics.get("calibration_curve")
     if not curve:
         return False
-    if shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists():
-        log.warning(
-            "calibration plot skipped: kaleido needs Chromium (/usr/bin/chromium not found)"
-        )
-        return False
-    try:
-        import plotly.graph_objects as go
+    import plotly.graph_objects as go
 
-        fig = go.Figure()
-        fig.add_trace(
-            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash"})
+    from dashboards.images import write_pngs
+
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash"})
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=curve["mean_probability"],
+            y=curve["observed_rate"],
+            mode="lines+markers",
+            name="model (calibrated, cross-fitted)",
+            text=[f"{n} lines" for n in curve["lines"]],
         )
-        fig.add_trace(
-            go.Scatter(
-                x=curve["mean_probability"],
-                y=curve["observed_rate"],
-                mode="lines+markers",
-                name="model (calibrated, cross-fitted)",
-                text=[f"{n} lines" for n in curve["lines"]],
-            )
-        )
-        fig.update_layout(
-            title=f"Calibration on validation months — {artifact.version}",
-            xaxis_title="predicted denial probability",
-            yaxis_title="observed denial rate",
-            width=640,
-            height=480,
-        )
-        fig.write_image(str(path))
-        return True
-    except Exception as exc:  # kaleido without chromium raises assorted errors
-        log.warning("calibration plot skipped (%s: %s)", type(exc).__name__, exc)
-        return False
+    )
+    fig.update_layout(
+        title=f"Calibration on validation months — {artifact.version}",
+        xaxis_title="predicted denial probability",
+        yaxis_title="observed denial rate",
+    )
+    return write_pngs([fig], [path], width=640, height=480)
 
 
 def _fmt(v: Any) -> str:
