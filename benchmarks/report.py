@@ -345,9 +345,9 @@ def write_markdown(results: dict[str, Any], json_path: Path | str) -> str:
         f"One run of `{meta['command']}` on {meta['started_at'][:10]} "
         f"({meta['started_at'][11:16]}–{meta.get('finished_at', '')[11:16]} UTC), tree `{meta['git']}`. "
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_total_gb']} GB RAM, Python {m['python']}. "
-        f"Raw numbers: `{json_path}`. **Colleagues ran their own jobs during the run**: the load "
-        "average before each measurement is in the table (2.0 = both cores busy), so wall times are "
-        "pessimistic; CPU time and memory are much less affected.",
+        f"Raw numbers: `{json_path}`. The load average before each measurement is in the table "
+        "(2.0 = both cores busy; the benchmark itself keeps it near 1, more means other jobs ran "
+        "beside it, which lengthens wall times far more than CPU time or memory).",
         "",
         "How it is measured (`benchmarks/`): each stage of our pipeline is a separate process running "
         "`pipelines.runner.run_pipeline` with an asset selection of the real Dagster graph "
