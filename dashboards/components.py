@@ -114,6 +114,24 @@ def options(values: list[str | None], labels: dict[str, str] | None = None) -> l
     return [{"label": labels.get(v, v), "value": v} for v in clean]
 
 
+def denial_line_filter_choices(path: Path, columns: tuple[str, ...]) -> tuple:
+    """Options per `denial_lines` column (payers labelled by name), then the service-date range."""
+    frame = snapshot.read_frame(
+        path, f"select distinct payer_name, {', '.join(columns)} from denial_lines"
+    )
+    bounds = snapshot.read_frame(
+        path, "select min(service_date) lo, max(service_date) hi from denial_lines"
+    )
+    payer_labels = {
+        k: f"{v} ({k})"
+        for k, v in zip(frame["payer_id"].to_list(), frame["payer_name"].to_list(), strict=True)
+    }
+    choices = [
+        options(frame[c].to_list(), payer_labels if c == "payer_id" else None) for c in columns
+    ]
+    return (*choices, bounds["lo"][0], bounds["hi"][0])
+
+
 def parse_date(value: str | None) -> date | None:
     """A DatePickerRange value (ISO string, maybe with a time) as a date."""
     return date.fromisoformat(value[:10]) if value else None

@@ -9,18 +9,18 @@ from dashboards.components import (
     FILTER_BAR_STYLE,
     GRID_STYLE,
     date_range,
+    denial_line_filter_choices,
     dropdown,
     empty_notice,
     figure_and_caption,
     figure_card,
     filtered_lines,
-    options,
     parse_date,
     snapshot_path,
 )
 from dashboards.figures import coding as fig
 from dashboards.figures.common import empty_figure
-from dashboards.snapshot import read_frame, snapshot_tables
+from dashboards.snapshot import snapshot_tables
 
 dash.register_page(
     __name__, path="/coding", name="Coding & documentation", order=1, title="Coding · CPT 64520"
@@ -75,18 +75,7 @@ def fill_filters(_: str):
     path = snapshot_path()
     if "denial_lines" not in snapshot_tables(path):
         return *([[]] * len(FILTERS)), None, None
-    frame = read_frame(
-        path, "select distinct payer_id, payer_name, plan_type, rendering_npi from denial_lines"
-    )
-    names = dict(zip(frame["payer_id"].to_list(), frame["payer_name"].to_list(), strict=True))
-    bounds = read_frame(path, "select min(service_date) lo, max(service_date) hi from denial_lines")
-    return (
-        options(frame["payer_id"].to_list(), {k: f"{v} ({k})" for k, v in names.items()}),
-        options(frame["plan_type"].to_list()),
-        options(frame["rendering_npi"].to_list()),
-        bounds["lo"][0],
-        bounds["hi"][0],
-    )
+    return denial_line_filter_choices(path, ("payer_id", "plan_type", "rendering_npi"))
 
 
 @callback(
