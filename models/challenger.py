@@ -145,35 +145,68 @@ def register_challenger(
     current = champion_version(root)
     challenger_newest = art.metrics["newest_month"]["model"]
     champion_newest = None
+    evidence_note = "champion re-scored on the newest month's lines"
     if current is not None and current != art.version:
         champion = load_model(root, current)
-        keys = run.validation_predictions.filter(
-            pl.col("service_month") == pl.col("service_month").max()
-        ).select("claim_id", "line_number")
-        lines = frame.with_columns(
-            pl.col("claim_id").cast(pl.String), pl.col("line_number").cast(pl.Int64)
-        ).join(keys, on=["claim_id", "line_number"], how="semi")
-        try:
-            from models.scoring import score
-
-            p = score(champion, lines)
-            champion_newest = score_metrics(lines.get_column("denied").cast(pl.Int64).to_numpy(), p)
-        except ValueError as exc:
-            # A champion that cannot score today's feature schema cannot defend its title.
-            log.warning("champion %s cannot score the current table: %s", current, exc)
-            champion_newest = {"roc_auc": float("-inf"), "log_loss": float("inf")}
-    promoted, reason = decide_champion(challenger_newest, champion_newest)
+        newest_label = art.metrics["newest_month_label"]
+        champion_newest = _rescore_on_newest_month(champion, run, frame, current)
+        schema_ok = champion_newest["roc_auc"] != float("-inf")
+        if not schema_ok:
+            evidence_note = "champion cannot score the current feature schema"
+        elif newest_label in champion.data_window.get("fitted_months", []):
+            # The champion was refitted on this month: its re-scored figures are in-sample. Its
+            # own out-of-time record of the month (from its early-stopped booster) is fair.
+            champion_newest, evidence_note = _recorded_newest_month(champion, newest_label)
+    if champion_newest is None and current is not None and current != art.version:
+        promoted, reason = False, f"kept the champion: {evidence_note}"
+    else:
+        promoted, reason = decide_champion(challenger_newest, champion_newest)
     decision = record_decision(
         root,
         art.version,
         promoted,
         reason,
-        {"challenger_newest_month": challenger_newest, "champion_newest_month": champion_newest},
+        {
+            "challenger_newest_month": challenger_newest,
+            "champion_newest_month": champion_newest,
+            "champion_evidence": evidence_note,
+        },
     )
     run.promoted = promoted
     run.champion_version = decision["champion"]
     run.decision = decision
     return run
+
+
+def _recorded_newest_month(
+    champion: ModelArtifact, month: str
+) -> tuple[dict[str, float] | None, str]:
+    """The champion's out-of-time metrics of `month`, recorded when it was trained, if it has them."""
+    if champion.metrics.get("newest_month_label") == month:
+        recorded = champion.metrics["newest_month"]["model"]
+        return recorded, f"champion fitted on {month}; its out-of-time record of {month} used"
+    return None, f"champion fitted on {month} and has no out-of-time record of it"
+
+
+def _rescore_on_newest_month(
+    champion: ModelArtifact, run: ChallengerRun, frame: pl.DataFrame, version: str
+) -> dict[str, float]:
+    """The champion's metrics on the newest labelled month's lines, scored now."""
+    from models.scoring import score
+
+    keys = run.validation_predictions.filter(
+        pl.col("service_month") == pl.col("service_month").max()
+    ).select("claim_id", "line_number")
+    lines = frame.with_columns(
+        pl.col("claim_id").cast(pl.String), pl.col("line_number").cast(pl.Int64)
+    ).join(keys, on=["claim_id", "line_number"], how="semi")
+    try:
+        p = score(champion, lines)
+    except ValueError as exc:
+        # A champion that cannot score today's feature schema cannot defend its title.
+        log.warning("champion %s cannot score the current table: %s", version, exc)
+        return {"roc_auc": float("-inf"), "log_loss": float("inf")}
+    return score_metrics(lines.get_column("denied").cast(pl.Int64).to_numpy(), p)
 
 
 def oracle_table(run: ChallengerRun) -> pl.DataFrame:

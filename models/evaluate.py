@@ -117,6 +117,26 @@ def score_metrics(
     return out
 
 
+def expected_roc_auc(score: np.ndarray, true_probability: np.ndarray) -> float:
+    """ROC AUC expected under the true probabilities, free of the noise of drawn outcomes.
+
+    Each line counts once as denied with weight p and once as paid with weight 1 - p (synthetic
+    worlds only: it needs the true probability). The oracle's own figure is the ceiling; the gap
+    between it and a scorer's is the ranking loss without the ~0.008 standard error that one draw
+    of ~3.4k outcomes adds to the ordinary ROC AUC (docs/model.md).
+    """
+    score = np.asarray(score, dtype=np.float64)
+    p = np.asarray(true_probability, dtype=np.float64)
+    if len(p) == 0:
+        return float("nan")
+    labels = np.concatenate([np.ones(len(p)), np.zeros(len(p))])
+    return float(
+        roc_auc_score(
+            labels, np.concatenate([score, score]), sample_weight=np.concatenate([p, 1 - p])
+        )
+    )
+
+
 def oracle_comparison(
     frame_with_probabilities: pl.DataFrame,
     truth: pl.DataFrame,
@@ -126,7 +146,8 @@ def oracle_comparison(
 
     `frame_with_probabilities` has claim_id, line_number, expected_payment_usd (optional) and one
     column per score (default: every column starting with `p_`); `truth` is the generator's truth
-    file (claim_id, line_number, true_probability, denied). One row per scorer, `oracle` included.
+    file (claim_id, line_number, true_probability, denied). One row per scorer, `oracle` included,
+    with `expected_roc_auc` (see `expected_roc_auc`) besides the metrics of `score_metrics`.
     """
     cols = score_columns or [c for c in frame_with_probabilities.columns if c.startswith("p_")]
     t = truth.select(
@@ -145,8 +166,11 @@ def oracle_comparison(
         else None
     )
     rows = []
+    true_probability = joined.get_column("true_probability").to_numpy()
     for name in [*cols, "true_probability"]:
-        m = score_metrics(y, joined.get_column(name).to_numpy(), payment)
+        scores = joined.get_column(name).to_numpy()
+        m = score_metrics(y, scores, payment)
+        m["expected_roc_auc"] = expected_roc_auc(scores, true_probability)
         m["scorer"] = (
             "oracle"
             if name == "true_probability"

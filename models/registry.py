@@ -253,6 +253,20 @@ CARD_KEYS = [
 ]
 
 
+def _trees_line(artifact: ModelArtifact) -> str:
+    """How many trees the shipped booster has and how that number was chosen."""
+    window = artifact.data_window
+    stopped = window.get("early_stopped_rounds")
+    if stopped is None or window.get("fitted_months") == window.get("train_months"):
+        return f"{artifact.best_iteration} (early stopping on validation months)"
+    return (
+        f"{artifact.best_iteration}: early stopping on the validation months chose {stopped}; the "
+        f"shipped booster was refitted on train + validation months "
+        f"({artifact.counts.get('fitted_lines')} lines). Validation metrics below are those of "
+        "the early-stopped booster, so they stay out of time"
+    )
+
+
 def model_card(artifact: ModelArtifact, calibration_png: Path | None) -> str:
     """The Markdown model card."""
     m = artifact.metrics
@@ -267,9 +281,10 @@ def model_card(artifact: ModelArtifact, calibration_png: Path | None) -> str:
         f"(split by {artifact.data_window.get('split_by')})",
         f"- counts: {json.dumps(artifact.counts)}",
         f"- data hash (sha256): `{artifact.data_hash}`",
-        f"- trees: {artifact.best_iteration} (early stopping on validation months)",
-        f"- calibration: {artifact.calibration.get('method')} (chosen by cross-fitted log loss in "
-        f"the validation window: {json.dumps(json_safe(artifact.calibration.get('cross_fitted')))})",
+        f"- trees: {_trees_line(artifact)}",
+        f"- calibration: {artifact.calibration.get('method')} (chosen by cross-fitted Brier score "
+        f"and ECE in the validation window: "
+        f"{json.dumps(json_safe(artifact.calibration.get('cross_fitted')))})",
         f"- operating point: {json.dumps(artifact.operating_point)}",
         "",
         "## Metrics on the validation months (out of time; calibrated probabilities cross-fitted)",

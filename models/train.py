@@ -68,8 +68,19 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # submission month keeps validation months fully labelled; service months near the cut would
     # hold only the fast-adjudicated lines.
     "split_by": "submission_month",
+    # After early stopping picks the tree count on the validation months, the shipped booster is
+    # refitted on train + validation months with this many times that count (18% more lines
+    # support a few more trees). Four 100k worlds: pending ROC AUC gap to the oracle 0.0198 ->
+    # 0.0149 on average, expected-AUC gap 0.0188 -> 0.0166 (docs/model.md "Refit"). 0 disables.
+    "refit_round_factor": 1.15,
 }
-_DRIVER_KEYS = ("num_boost_round", "early_stopping_rounds", "valid_months", "split_by")
+_DRIVER_KEYS = (
+    "num_boost_round",
+    "early_stopping_rounds",
+    "valid_months",
+    "split_by",
+    "refit_round_factor",
+)
 
 
 @dataclass
@@ -106,7 +117,12 @@ class ModelArtifact:
 
 @dataclass
 class TrainingResult:
-    """The artifact plus the split and validation predictions the evaluation needs."""
+    """The artifact plus the split and validation predictions the evaluation needs.
+
+    `valid_raw` and `valid_calibrated_oof` come from the early-stopped booster fitted on the
+    training months only, so validation metrics stay out of time even when the shipped booster
+    is refitted on the validation months too.
+    """
 
     artifact: ModelArtifact
     split: Split
@@ -137,12 +153,15 @@ def fit(
     features: Sequence[FeatureDef],
     params: dict[str, Any] | None = None,
 ) -> TrainingResult:
-    """Fit LightGBM on older labelled months, early-stop and calibrate on the newest ones."""
+    """Fit LightGBM on older labelled months, early-stop and calibrate on the newest, then refit on all."""
     p = {**DEFAULT_PARAMS, **(params or {})}
     started = time.perf_counter()
     features = list(features)
     split = out_of_time_split(frame, valid_months=int(p["valid_months"]), by=p["split_by"])
-    cats = category_lists(split.train, features)
+    labelled_lines = pl.concat([split.train, split.valid], how="vertical_relaxed")
+    # Categories from every labelled month, so a payer first seen in the validation months is
+    # known to the refitted booster (the early-stopped one simply never saw its code).
+    cats = category_lists(labelled_lines, features)
     x_train = feature_matrix(split.train, features, cats)
     x_valid = feature_matrix(split.valid, features, cats)
     y_train = split.train.get_column("denied").cast(pl.Int64).to_numpy()
@@ -168,6 +187,22 @@ def fit(
     best = int(booster.best_iteration or booster.current_iteration())
     valid_raw = booster.predict(x_valid, num_iteration=best)
     calibration, valid_oof = choose_calibration(valid_raw, y_valid)
+    early_stopped_rounds = best
+    fitted_months = list(split.train_months)
+    factor = float(p["refit_round_factor"])
+    if factor > 0:
+        best = max(1, round(best * factor))
+        booster = lgb.train(
+            _lgb_params(p),
+            lgb.Dataset(
+                np.vstack([x_train, x_valid]),
+                np.concatenate([y_train, y_valid]),
+                feature_name=names,
+                categorical_feature=cat_idx,
+            ),
+            num_boost_round=best,
+        )
+        fitted_months += list(split.valid_months)
     trained_at = datetime.now(UTC)
     artifact = ModelArtifact(
         booster=booster,
@@ -180,6 +215,8 @@ def fit(
             "split_by": p["split_by"],
             "train_months": [m.isoformat() for m in split.train_months],
             "valid_months": [m.isoformat() for m in split.valid_months],
+            "fitted_months": [m.isoformat() for m in fitted_months],
+            "early_stopped_rounds": early_stopped_rounds,
         },
         counts={
             "train_lines": split.train.height,
@@ -187,20 +224,21 @@ def fit(
             "valid_lines": split.valid.height,
             "valid_denied": int(y_valid.sum()),
             "pending_lines": int(frame.get_column("denied").is_null().sum()),
+            "fitted_lines": split.train.height + (split.valid.height if factor > 0 else 0),
         },
-        data_hash=data_hash(
-            pl.concat([split.train, split.valid], how="vertical_relaxed"), features
-        ),
+        data_hash=data_hash(labelled_lines, features),
         trained_at=trained_at.isoformat(),
         training_seconds=round(time.perf_counter() - started, 3),
         version=new_version(trained_at),
     )
     log.info(
-        "trained %s: %d rounds (best %d) on %d lines, validated on %d",
+        "trained %s: early stopping chose %d rounds on %d lines (validated on %d); shipped %d rounds"
+        " fitted on %d lines",
         artifact.version,
-        booster.current_iteration(),
-        best,
+        early_stopped_rounds,
         split.train.height,
         split.valid.height,
+        best,
+        artifact.counts["fitted_lines"],
     )
     return TrainingResult(artifact, split, valid_raw, valid_oof)

@@ -23,7 +23,7 @@ from pipelines.settings import ProductSettings
 
 log = logging.getLogger(__name__)
 
-REPORTED_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "log_loss")
+REPORTED_METRICS = ("roc_auc", "expected_roc_auc", "pr_auc", "brier", "ece", "log_loss")
 ORACLE_DDL = """
 CREATE TABLE IF NOT EXISTS oracle_evaluation (
     evaluated_at TIMESTAMPTZ,

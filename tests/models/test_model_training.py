@@ -167,12 +167,42 @@ def test_challenger_worse_on_newest_month_stays_challenger(trained_run, small_ta
     decided = register_challenger(weak, frame, tmp_path, calibration_png=False)
     assert decided.promoted is False and champion_version(tmp_path) == champion
     assert "champion" in decided.decision["reason"]
+    # The champion was refitted on the newest month, so its in-sample re-score is not used: the
+    # comparison takes its own out-of-time record of that month.
+    evidence = decided.decision["evidence"]
+    assert "out-of-time record" in evidence["champion_evidence"]
+    assert evidence["champion_newest_month"] == pytest.approx(
+        first.artifact.metrics["newest_month"]["model"]
+    )
     same = dataclasses.replace(
         first, artifact=dataclasses.replace(first.artifact, version="m-same")
     )
     assert register_challenger(same, frame, tmp_path, calibration_png=False).promoted is True
     assert champion_version(tmp_path) == "m-same"
     assert len((tmp_path / "decisions.jsonl").read_text().splitlines()) == 3
+
+
+def test_shipped_booster_is_refitted_on_every_labelled_month(trained_run, small_table):
+    art = trained_run.artifact
+    window = art.data_window
+    assert window["fitted_months"] == window["train_months"] + window["valid_months"]
+    assert art.counts["fitted_lines"] == art.counts["train_lines"] + art.counts["valid_lines"]
+    assert art.best_iteration == round(window["early_stopped_rounds"] * 1.15)
+    assert art.booster.current_iteration() == art.best_iteration
+    # The validation metrics come from the early-stopped booster, which never saw those months:
+    # the refitted booster ranks them better, in sample.
+    valid = trained_run.validation_predictions
+    from sklearn.metrics import roc_auc_score
+
+    in_sample = score(
+        art,
+        modelling_view(small_table)
+        .join(valid.select("claim_id", "line_number"), on=["claim_id", "line_number"], how="semi")
+        .sort("claim_id", "line_number"),
+    )
+    ordered = valid.sort("claim_id", "line_number")
+    y = ordered.get_column("denied").to_numpy()
+    assert art.metrics["validation"]["model"]["roc_auc"] < roc_auc_score(y, in_sample)
 
 
 def test_oracle_table_has_one_row_per_scorer(trained_run):

@@ -162,3 +162,20 @@ def test_duplicate_second_line_and_reused_authorization_get_their_own_words():
     assert "already used for 3 earlier 64520 sessions" in reason_sentence("PRIOR_AUTH", reused)
     assert "new or extended authorization" in recommended_fix("PRIOR_AUTH", reused)
     assert reason_sentence("PRIOR_AUTH", {"prior_auth_present": False, "prior_auth_uses": 0})
+
+
+def test_expected_roc_auc_is_noise_free_and_peaks_at_the_truth():
+    from models.evaluate import expected_roc_auc
+
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.0, 1.0, 4000)
+    noisy = p + rng.normal(0.0, 0.3, len(p))
+    # A monotone transform of the truth ranks as the truth does; noise ranks worse; a score
+    # unrelated to the truth sits at 0.5; none beats the truth.
+    assert expected_roc_auc(p**3, p) == pytest.approx(expected_roc_auc(p, p))
+    assert expected_roc_auc(noisy, p) < expected_roc_auc(p, p) - 0.05
+    assert expected_roc_auc(rng.uniform(size=len(p)), p) == pytest.approx(0.5, abs=0.02)
+    # Two lines by hand: each line is a denied copy (weight p) and a paid copy (weight 1 - p);
+    # pairs of a line with itself tie (half credit). (0.9*0.1/2 + 0.9*0.8 + 0.2*0.8/2) / (1.1*0.9).
+    two = expected_roc_auc(np.array([1.0, 0.0]), np.array([0.9, 0.2]))
+    assert two == pytest.approx(0.845 / 0.99)
