@@ -345,8 +345,9 @@ DOCUMENTATION_FEATURES = _family(
     F(
         "note_present",
         "boolean",
-        "A clinical note is linked to the line (encounter_id, else patient + service date), "
-        "dated no later than the submission date.",
+        "A clinical note is linked to the line (encounter_id, else patient + service date, else "
+        "the patient's procedure note without encounter id dictated 1-3 days later), dated no "
+        "later than the submission date.",
         f"{NOTES}",
         "Records are requested on review.",
         "domain §4a (A52725 documentation)",
@@ -413,7 +414,8 @@ DOCUMENTATION_FEATURES = _family(
     F(
         "doc_side",
         "categorical",
-        "Side documented: left, right, bilateral or not_documented (null without note).",
+        "Side documented: left, right, bilateral or not_documented (null without note). A side "
+        "next to the block wins; sides in history clauses (s/p, hx of) are ignored.",
         f"{NOTES}.text",
         "Side must support RT/LT/50 on the claim.",
         "domain §1",

@@ -82,17 +82,27 @@ BILATERAL = (
 LEVEL_TOKEN = r"(?:l[1-5]|t(?:[1-9]|1[0-2]))"
 LEFT = rf"\bleft\b|\blt\b|\(l\)|\bl[- ](?:side|sided|leg|lower|le|foot|ankle|knee|limb|lsb|{LEVEL_TOKEN})\b|\b{LEVEL_TOKEN} l\b|[,;:]\s*l\s*(?:[.;,)\n]|$)"
 RIGHT = rf"\bright\b|\brt\b|\(r\)|\br[- ](?:side|sided|leg|lower|le|foot|ankle|knee|limb|lsb|{LEVEL_TOKEN})\b|\b{LEVEL_TOKEN} r\b|[,;:]\s*r\s*(?:[.;,)\n]|$)"
+# Words that name the block itself: a side written next to one is the procedure's side.
+BLOCK_TERMS = (
+    r"\blsb\b|\blsgb\b|sympathetic|paravertebral|\bblocks?\b|\bblk\b|\binjection\b|\binjected\b|"
+    r"\bneedle\b|64520"
+)
+# History clauses ("s/p R ankle ORIF", "hx of left TKA") name sides of earlier surgery or injury,
+# not the side of today's block.
+HISTORY_CLAUSE = r"\b(?:s/p|status post|h/o|hx of|history of)\b[^.;,\n]*"
 IMAGING = (
     r"fluoro\w*|c-?arm|ultrasound|\bus[- ]guid\w*|\bus guidance|sonograph\w*|image[- ]guid\w*|"
     r"(?:image|imaging|radiographic|radiologic) guidance|\bct[- ]guid\w*|\bct guidance|biplanar|"
     r"\bap (?:and|&) lateral|\bap/lat\w*|contrast (?:spread|flow|was injected|injection|dye)|omnipaque|isovue"
 )
 IMAGES_SAVED = (
-    r"images? (?:were |was |are |have been |has been )?(?:saved|stored|archived|retained|recorded|kept|"
+    r"(?:images?|films?) (?:were |was |are |have been |has been )?(?:saved|stored|archived|retained|recorded|kept|"
     r"printed|captured)|views? (?:were |was )?(?:saved|stored|archived|retained)|(?:saved|stored|archived|permanent|hard ?copy|representative|spot) (?:fluoroscopic |"
     r"fluoro |radiographic |ultrasound )?(?:images?|films?)|(?:saved|sent|uploaded|archived) (?:to|in) pacs"
 )
 ASPIRATION_FINDING = (
+    # "-asp heme/CSF" and "asp neg": dictation shorthand for a negative aspiration.
+    r"(?:^|[\s(,;:])-\s?asp(?:irat\w*)?\b|\basp(?:iration)?:?\s*(?:neg\b|negative\b|-(?:\s|$|[.,;]))|"
     r"negative aspiration|aspiration (?:was |is )?(?:negative|neg\b|clear)|\bneg(?:ative)? asp\w*|"
     r"aspirat\w*[^.;\n]{0,40}?(?:without|no|negative for|neg for|free of|absent)\s+(?:\w+\s*/?\s*)?"
     r"(?:blood|heme|csf|flash|return)|(?:no|without) (?:blood|heme|csf)[^.;\n]{0,30}?(?:on|with|upon|after) "
@@ -196,6 +206,12 @@ def _near(a: str, b: str, gap: int = 80, clause: str = r"[^.;\n]") -> str:
     return rf"(?:{a}){clause}{{0,{gap}}}(?:{b})|(?:{b}){clause}{{0,{gap}}}(?:{a})"
 
 
+def _side_at_block(side: str) -> str:
+    """A side token written next to a block term: "left LSB", "Rt L3 sympathetic", "injection, R"."""
+    words = r"(?:[\s-]+[\w/-]+){0,3}?"
+    return rf"(?:{side}){words}[\s-]+(?:{BLOCK_TERMS})|(?:{BLOCK_TERMS}){words}[\s,(-]+(?:{side})"
+
+
 def relief_pct(norm: pl.Expr) -> pl.Expr:
     """Relief percentage from earlier blocks ('no relief' 0, 'minimal' 10, 'complete' 100)."""
     groups = norm.str.extract_groups(RELIEF_PCT)
@@ -264,9 +280,20 @@ def note_text_features(norm: pl.Expr, masked: pl.Expr, present: pl.Expr) -> list
     """
     lumbar = masked.str.contains(LUMBAR)
     thoracic = masked.str.contains(THORACIC)
-    bilateral = masked.str.contains(BILATERAL)
-    left = masked.str.contains(LEFT)
-    right = masked.str.contains(RIGHT)
+    side_text = masked.str.replace_all(HISTORY_CLAUSE, " ")
+    bilateral_at, left_at, right_at = (
+        side_text.str.contains(_side_at_block(side) + fused)
+        for side, fused in (
+            (BILATERAL, ""),
+            (LEFT, r"|\bl[- ]lsg?b\b"),
+            (RIGHT, r"|\br[- ]lsg?b\b"),
+        )
+    )
+    # A side written next to the block wins; otherwise any side outside history clauses.
+    at_block = bilateral_at | left_at | right_at
+    bilateral = pl.when(at_block).then(bilateral_at).otherwise(side_text.str.contains(BILATERAL))
+    left = pl.when(at_block).then(left_at).otherwise(side_text.str.contains(LEFT))
+    right = pl.when(at_block).then(right_at).otherwise(side_text.str.contains(RIGHT))
     agent = pl.when(masked.str.contains(AGENTS["bupivacaine"])).then(pl.lit("bupivacaine"))
     for name in ("ropivacaine", "lidocaine"):
         agent = agent.when(masked.str.contains(AGENTS[name])).then(pl.lit(name))
@@ -385,6 +412,9 @@ DOC_COLUMNS = (
 )
 TEXT_SLICE_ROWS = 250_000
 _NOTE_KEYS = ["encounter_id", "patient_key", "service_date", "submission_date"]
+# Procedure notes dictated after the day of service (common without an encounter id) link to the
+# patient's line up to this many days earlier.
+LATE_NOTE_DAYS = 3
 _TYPE_RANK = {"procedure": 0, "history_physical": 1, "follow_up": 2}
 
 
@@ -392,7 +422,9 @@ def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
     """Per line key: text of the notes linked to it, dated no later than the submission date.
 
     Notes link by encounter_id when present, else by patient_key and note_date = service_date;
-    procedure notes are preferred over other note types.
+    a line with no procedure note so linked takes the patient's procedure note dictated up to
+    `LATE_NOTE_DAYS` after the service (the nearest), unless another line of the patient was
+    serviced that day. Procedure notes are preferred over other note types.
     """
     keys = target.select(_NOTE_KEYS).unique()
     note_cols = notes.select(
@@ -426,12 +458,42 @@ def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(pl.col("service_date").alias("note_date"))
         .join(by_encounter.select(_NOTE_KEYS).unique(), on=_NOTE_KEYS, how="anti", nulls_equal=True)
     )
-    linked = pl.concat([by_encounter, by_date.select(by_encounter.collect_schema().names())])
+    columns = by_encounter.collect_schema().names()
+    same_day = pl.concat([by_encounter, by_date.select(columns)])
+    late = _late_procedure_notes(keys, note_cols, same_day)
+    linked = pl.concat([same_day, late.select(columns)])
     return (
         linked.filter(pl.col("_type_rank") == pl.col("_type_rank").min().over(_NOTE_KEYS))
         .sort("note_date", "note_id")
         .group_by(_NOTE_KEYS)
         .agg(pl.col("text").str.join("\n"))
+    )
+
+
+def _late_procedure_notes(
+    keys: pl.LazyFrame, note_cols: pl.LazyFrame, same_day: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Procedure notes dictated 1..LATE_NOTE_DAYS after the service, for lines without one."""
+    serviced_days = keys.select("patient_key", pl.col("service_date").alias("note_date")).unique()
+    candidates = (
+        # A note that names an encounter belongs to that encounter, whatever its date.
+        note_cols.filter((pl.col("_type_rank") == 0) & pl.col("encounter_id").is_null())
+        .drop("encounter_id")
+        # A note dated on another service day of the patient documents that day's procedure.
+        .join(serviced_days, on=["patient_key", "note_date"], how="anti")
+        .with_columns(pl.int_ranges(1, LATE_NOTE_DAYS + 1).alias("_offset"))
+        .explode("_offset")
+        .with_columns(
+            (pl.col("note_date") - pl.duration(days=pl.col("_offset"))).alias("service_date")
+        )
+    )
+    documented = same_day.filter(pl.col("_type_rank") == 0).select(_NOTE_KEYS).unique()
+    return (
+        keys.join(documented, on=_NOTE_KEYS, how="anti", nulls_equal=True)
+        .join(candidates, on=["patient_key", "service_date"], how="inner")
+        .filter(pl.col("note_date") <= pl.col("submission_date"))
+        .filter(pl.col("_offset") == pl.col("_offset").min().over(_NOTE_KEYS))
+        .drop("_offset")
     )
 
 

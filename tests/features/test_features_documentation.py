@@ -75,6 +75,13 @@ def test_functional_impact(text: str, expected: bool) -> None:
         ("Bilat LSB at L3.", "lumbar", "bilateral"),
         ("Injected left and right sympathetic chains at L4", "lumbar", "bilateral"),
         ("Sympathetic block performed per protocol.", "not_documented", "not_documented"),
+        # Sides of earlier surgery in history clauses are not the block's side.
+        ("s/p R ankle ORIF 2023, here for left LSB #2.", "lumbar", "left"),
+        ("Pt s/p R ankle ORIF. L LSB performed under fluoro.", "lumbar", "left"),
+        ("Hx of left TKA. Right L3 sympathetic block.", "lumbar", "right"),
+        # A side next to the block wins over a side elsewhere in the note.
+        ("RIGHT L3 block today; left leg also aches.", "lumbar", "right"),
+        ("R LSB #2 38F, s/p blk #1: 50% relief", "lumbar", "right"),
     ],
 )
 def test_level_and_side(text: str, level: str, side: str) -> None:
@@ -89,6 +96,8 @@ def test_level_and_side(text: str, level: str, side: str) -> None:
         ("US-guided approach. Still images stored to the EMR.", True, True),
         ("Done under image guidance, images not kept.", True, False),
         ("Fluoro used; no images were saved.", True, False),
+        ("LSB under fluoro. Films stored.", True, True),
+        ("C-arm AP/lat; films not stored.", True, False),
         ("Blind technique without fluoroscopy.", False, False),
     ],
 )
@@ -104,6 +113,9 @@ def test_imaging_guidance_and_saved_images(text: str, guidance: bool, saved: boo
         ("Negative aspiration confirmed twice.", True),
         ("Aspiration was negative for blood.", True),
         ("Careful aspiration prior to injection was clear.", True),
+        ("Needle at L3. -asp heme/CSF. 10 mL bupi.", True),
+        ("asp neg x2, then injected", True),
+        ("Aspiration: negative.", True),
         ("Injected immediately; did not aspirate.", False),
         ("Aspiration not performed.", False),
         ("Block given.", False),
@@ -193,6 +205,49 @@ def test_linking_prefers_procedure_note_and_falls_back_to_date() -> None:
     assert c2["note_present"] and c2["doc_anesthetic_agent"] == "ropivacaine"
     assert c2["doc_level"] == "thoracic"
     assert c3["note_present"] is False and c3["doc_completeness"] == 0.0
+
+
+def test_procedure_note_dictated_days_later_links_to_its_line() -> None:
+    """Without an encounter id, a procedure note up to 3 days late documents the line."""
+    lines = staged.claim_lines(
+        staged.claim_line(
+            "C4", encounter_id=None, patient_key="p4", submission_date=date(2025, 3, 10)
+        ),
+        staged.claim_line(
+            "C5", encounter_id=None, patient_key="p5", submission_date=date(2025, 3, 10)
+        ),
+        staged.claim_line(
+            "C6",
+            encounter_id=None,
+            patient_key="p5",
+            service_date=date(2025, 3, 5),
+            submission_date=date(2025, 3, 10),
+        ),
+        staged.claim_line(
+            "C7", encounter_id=None, patient_key="p7", submission_date=date(2025, 3, 10)
+        ),
+        staged.claim_line(
+            "C8", encounter_id=None, patient_key="p8", submission_date=date(2025, 3, 4)
+        ),
+    )
+    notes = staged.notes(
+        staged.note("N5", "L LSB, 10 mL bupivacaine.", encounter_id=None, patient_key="p4",
+                    note_date=date(2025, 3, 5)),
+        # p5 had a second block on 3-5: that day's note documents the second line only.
+        staged.note("N6", "R LSB, 8 mL ropivacaine.", encounter_id=None, patient_key="p5",
+                    note_date=date(2025, 3, 5)),
+        staged.note("N7", "L LSB, 10 mL bupivacaine.", encounter_id=None, patient_key="p7",
+                    note_date=date(2025, 3, 8)),
+        # Dictated after the claim was submitted: not known at submission.
+        staged.note("N8", "L LSB, 10 mL bupivacaine.", encounter_id=None, patient_key="p8",
+                    note_date=date(2025, 3, 5)),
+    )  # fmt: skip
+    target = lines.with_columns(pl.lit(None, dtype=pl.String).alias("_"))
+    out = add_documentation_features(target, notes).sort("claim_id").collect()
+    present = dict(zip(out["claim_id"], out["note_present"], strict=True))
+    assert present == {"C4": True, "C5": False, "C6": True, "C7": False, "C8": False}
+    c6 = out.filter(pl.col("claim_id") == "C6").row(0, named=True)
+    assert c6["doc_side"] == "right" and c6["doc_anesthetic_agent"] == "ropivacaine"
 
 
 @pytest.mark.parametrize(
