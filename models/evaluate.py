@@ -178,3 +178,54 @@ def oracle_comparison(
         )
         rows.append(m)
     return pl.DataFrame(rows).select("scorer", pl.exclude("scorer"))
+
+
+# The model's quality targets (issue "LightGBM denial-risk model", docs/model.md "Targets"),
+# checked on pending lines against a synthetic world's truth.
+ORACLE_GAP_TARGET = 0.01
+ECE_TARGET = 0.02
+SCRUBBER_MARGIN_TARGET = 0.10
+
+
+def target_results(oracle: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target with its measured value and whether it is met, from the oracle comparison."""
+    model, truth, scrubber = oracle["model"], oracle["oracle"], oracle["rules_scrubber"]
+    gap = truth["roc_auc"] - model["roc_auc"]
+    margin = model["roc_auc"] - scrubber["roc_auc"]
+    rows = [
+        {
+            "target": f"ROC AUC within {ORACLE_GAP_TARGET} of the oracle",
+            "measured": f"{model['roc_auc']:.4f} vs {truth['roc_auc']:.4f} (gap {gap:.4f})",
+            "met": gap <= ORACLE_GAP_TARGET,
+        },
+        {
+            "target": f"expected calibration error <= {ECE_TARGET}",
+            "measured": f"{model['ece']:.4f}",
+            "met": model["ece"] <= ECE_TARGET,
+        },
+        {
+            "target": f"ROC AUC at least {SCRUBBER_MARGIN_TARGET} above the rules scrubber",
+            "measured": f"+{margin:.4f}",
+            "met": margin >= SCRUBBER_MARGIN_TARGET,
+        },
+    ]
+    if "logistic_regression" in oracle:
+        logistic = oracle["logistic_regression"]["roc_auc"]
+        rows.append(
+            {
+                "target": "ROC AUC above logistic regression",
+                "measured": f"{model['roc_auc']:.4f} vs {logistic:.4f}",
+                "met": model["roc_auc"] > logistic,
+            }
+        )
+    if "expected_roc_auc" in model and "expected_roc_auc" in truth:
+        expected_gap = truth["expected_roc_auc"] - model["expected_roc_auc"]
+        rows.append(
+            {
+                "target": f"expected ROC AUC within {ORACLE_GAP_TARGET} of the oracle's "
+                "(noise-free reading of the first target)",
+                "measured": f"gap {expected_gap:.4f}",
+                "met": expected_gap <= ORACLE_GAP_TARGET,
+            }
+        )
+    return rows

@@ -25,6 +25,7 @@ import lightgbm as lgb
 import numpy as np
 
 from models.dataset import FeatureDef
+from models.evaluate import target_results
 from models.train import ModelArtifact
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,23 @@ def load_model(root: Path, version: str) -> ModelArtifact:
         operating_point=meta["operating_point"],
         metrics=meta["metrics"],
     )
+
+
+def record_oracle_evaluation(root: Path, version: str, oracle: dict[str, dict[str, Any]]) -> Path:
+    """Store a synthetic world's oracle comparison in a registered model's metadata and card."""
+    folder = root / version
+    if not (folder / "metadata.json").is_file():
+        raise FileNotFoundError(f"no registered model {version} under {root}")
+    artifact = load_model(root, version)
+    artifact.metrics = {**artifact.metrics, "oracle": oracle}
+    _write_text_atomic(
+        folder / "metadata.json", json.dumps(metadata(artifact), indent=2, default=_json_default)
+    )
+    png = folder / "calibration.png"
+    _write_text_atomic(
+        folder / "model_card.md", model_card(artifact, png if png.is_file() else None)
+    )
+    return folder
 
 
 def champion_version(root: Path) -> str | None:
@@ -303,9 +321,21 @@ def model_card(artifact: ModelArtifact, calibration_png: Path | None) -> str:
         parts += [
             "## Pending lines against the synthetic truth (oracle = true probability)",
             "",
-            _metrics_table(m["oracle"], CARD_KEYS),
+            _metrics_table(m["oracle"], ["expected_roc_auc", *CARD_KEYS]),
             "",
         ]
+        if {"model", "oracle", "rules_scrubber"} <= set(m["oracle"]):
+            parts += [
+                "## Targets (pending lines, synthetic truth)",
+                "",
+                "| target | measured | met |",
+                "|---|---|---|",
+                *[
+                    f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |"
+                    for t in target_results(m["oracle"])
+                ],
+                "",
+            ]
     if calibration_png is not None:
         parts += ["## Calibration", "", f"![calibration]({calibration_png.name})", ""]
     parts += [

@@ -272,13 +272,26 @@ def evaluate(
 def _evaluate_against_truth(settings: ProductSettings, truth: Path) -> None:
     from pipelines.oracle import evaluate_against_truth
 
-    table = evaluate_against_truth(settings, truth)
+    try:
+        table = evaluate_against_truth(settings, truth)
+    except (FileNotFoundError, ValueError) as exc:
+        # A wrong path or a truth file of another world: say so in one line, no traceback.
+        console.print(f"[red]Cannot evaluate against {truth}:[/red] {exc}")
+        raise typer.Exit(2) from exc
     view = Table(title="Pending 64520 lines against the ground truth (synthetic)")
     for column in table.columns:
         view.add_column(column, justify="left" if column == "scorer" else "right")
     for row in table.iter_rows():
         view.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
     console.print(view)
+    from models.evaluate import target_results
+
+    targets = Table(title="Model targets on these pending lines (also in the model card)")
+    for column in ("target", "measured", "met"):
+        targets.add_column(column)
+    for t in target_results({r["scorer"]: r for r in table.to_dicts()}):
+        targets.add_row(t["target"], t["measured"], "yes" if t["met"] else "NO")
+    console.print(targets)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from data_contracts.input_contract import TARGET_CPT
 from models.baselines import fit_logistic_baseline, rules_scrubber_score
 from models.dataset import out_of_time_split, pending
 from models.evaluate import oracle_comparison
-from models.registry import load_champion
+from models.registry import load_champion, record_oracle_evaluation
 from models.scoring import score
 from pipelines.settings import ProductSettings
 
@@ -88,13 +88,17 @@ def long_metrics(comparison: pl.DataFrame, model_version: str) -> pl.DataFrame:
 
 
 def evaluate_against_truth(settings: ProductSettings, truth_path: Path) -> pl.DataFrame:
-    """Compare pending-line scores with the truth, store them, republish; return the wide table."""
+    """Compare pending-line scores with the truth, store them (warehouse and the champion's model
+    card), republish; return the wide table."""
     truth = read_truth(Path(truth_path))
     frame, version = pending_scores(settings)
     comparison = oracle_comparison(frame, truth)
     if comparison.get_column("lines").max() == 0:
         raise ValueError(f"no pending line of the warehouse appears in {truth_path}")
     rows = long_metrics(comparison, version)
+    record_oracle_evaluation(
+        settings.models, version, {r["scorer"]: r for r in comparison.to_dicts()}
+    )
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(ORACLE_DDL)
         con.execute("BEGIN TRANSACTION")

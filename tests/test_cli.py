@@ -85,6 +85,14 @@ def test_demo_compares_the_champion_with_the_truth(demo_root: Path) -> None:
         demo_root / "published" / "snapshot.duckdb", "SELECT count(*) AS n FROM oracle_evaluation"
     )
     assert published["n"][0] == oracle.height
+    # The comparison and the targets reach the champion's model card and metadata.
+    assert "Model targets on these pending lines" in output
+    card_folder = demo_root / "models" / champion[0]
+    stored = json.loads((card_folder / "metadata.json").read_text())["metrics"]["oracle"]
+    assert stored["model"]["roc_auc"] == pytest.approx(auc["model"])
+    card = (card_folder / "model_card.md").read_text()
+    assert "## Targets (pending lines, synthetic truth)" in card
+    assert "within 0.01 of the oracle" in card and "expected_roc_auc" in card
 
 
 def test_running_again_changes_no_staged_row(demo_root: Path) -> None:
