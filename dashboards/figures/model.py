@@ -499,7 +499,7 @@ def drift_figure(feature_drift: pl.DataFrame | None, score_drift: pl.DataFrame |
     return styled(
         fig,
         title,
-        "Month (service month for features, scoring month for the score)",
+        "Month (submission month for features, scoring month for the score)",
         "Feature or score",
         f"PSI against the 6 months before the model's validation window (the score: against its "
         f"validation scores): below {PSI_MODERATE} stable, {PSI_MODERATE}–{PSI_MAJOR} moderate, "
