@@ -1,9 +1,9 @@
 """Train the LightGBM denial-risk model out of time, with early stopping and calibration.
 
-Trees are kept small (num_leaves 15, max_depth 4, at most 100 rounds) because LightGBM's SHAP
-(`pred_contrib`) cost grows with leaves and depth (STACK-NOTES "LightGBM SHAP is slow": ~50 s per
-1M rows × 50 features × 100 trees at 15 leaves / depth 4 on 2 threads); explanations must run at
-≥ 10,000 lines/s.
+Trees are kept small (num_leaves 15, max_depth 4, at most 100 rounds, 115 after the refit)
+because LightGBM's SHAP (`pred_contrib`) cost grows with leaves and depth (STACK-NOTES "LightGBM
+SHAP is slow": ~50 s per 1M rows × 50 features × 100 trees at 15 leaves / depth 4 on 2 threads);
+explanations must run at ≥ 10,000 lines/s.
 """
 
 from __future__ import annotations
