@@ -144,20 +144,13 @@ def register_challenger(
     save_model(art, root, calibration_png=calibration_png)
     current = champion_version(root)
     challenger_newest = art.metrics["newest_month"]["model"]
-    champion_newest = None
-    evidence_note = "champion re-scored on the newest month's lines"
-    if current is not None and current != art.version:
-        champion = load_model(root, current)
-        newest_label = art.metrics["newest_month_label"]
-        champion_newest = _rescore_on_newest_month(champion, run, frame, current)
-        schema_ok = champion_newest["roc_auc"] != float("-inf")
-        if not schema_ok:
-            evidence_note = "champion cannot score the current feature schema"
-        elif newest_label in champion.data_window.get("fitted_months", []):
-            # The champion was refitted on this month: its re-scored figures are in-sample. Its
-            # own out-of-time record of the month (from its early-stopped booster) is fair.
-            champion_newest, evidence_note = _recorded_newest_month(champion, newest_label)
-    if champion_newest is None and current is not None and current != art.version:
+    champion_newest, evidence_note = None, "no champion yet"
+    contested = current is not None and current != art.version
+    if contested:
+        champion_newest, evidence_note = _champion_newest_month(
+            load_model(root, current), run, frame
+        )
+    if contested and champion_newest is None:
         promoted, reason = False, f"kept the champion: {evidence_note}"
     else:
         promoted, reason = decide_champion(challenger_newest, champion_newest)
@@ -178,20 +171,13 @@ def register_challenger(
     return run
 
 
-def _recorded_newest_month(
-    champion: ModelArtifact, month: str
+def _champion_newest_month(
+    champion: ModelArtifact, run: ChallengerRun, frame: pl.DataFrame
 ) -> tuple[dict[str, float] | None, str]:
-    """The champion's out-of-time metrics of `month`, recorded when it was trained, if it has them."""
-    if champion.metrics.get("newest_month_label") == month:
-        recorded = champion.metrics["newest_month"]["model"]
-        return recorded, f"champion fitted on {month}; its out-of-time record of {month} used"
-    return None, f"champion fitted on {month} and has no out-of-time record of it"
+    """The champion's fair figures on the newest labelled month, and where they come from.
 
-
-def _rescore_on_newest_month(
-    champion: ModelArtifact, run: ChallengerRun, frame: pl.DataFrame, version: str
-) -> dict[str, float]:
-    """The champion's metrics on the newest labelled month's lines, scored now."""
+    None when the champion was refitted on that month and kept no out-of-time record of it.
+    """
     from models.scoring import score
 
     keys = run.validation_predictions.filter(
@@ -204,9 +190,19 @@ def _rescore_on_newest_month(
         p = score(champion, lines)
     except ValueError as exc:
         # A champion that cannot score today's feature schema cannot defend its title.
-        log.warning("champion %s cannot score the current table: %s", version, exc)
-        return {"roc_auc": float("-inf"), "log_loss": float("inf")}
-    return score_metrics(lines.get_column("denied").cast(pl.Int64).to_numpy(), p)
+        log.warning("champion %s cannot score the current table: %s", champion.version, exc)
+        lost = {"roc_auc": float("-inf"), "log_loss": float("inf")}
+        return lost, "champion cannot score the current feature schema"
+    month = run.artifact.metrics["newest_month_label"]
+    if month in champion.data_window.get("fitted_months", []):
+        # Refitted on this month, the champion would be judged in sample; its own out-of-time
+        # record of the month (from its early-stopped booster) is the fair figure.
+        if champion.metrics.get("newest_month_label") == month:
+            recorded = champion.metrics["newest_month"]["model"]
+            return recorded, f"champion fitted on {month}; its out-of-time record of {month} used"
+        return None, f"champion fitted on {month} and has no out-of-time record of it"
+    y = lines.get_column("denied").cast(pl.Int64).to_numpy()
+    return score_metrics(y, p), "champion re-scored on the newest month's lines"
 
 
 def oracle_table(run: ChallengerRun) -> pl.DataFrame:

@@ -85,7 +85,6 @@ def _remit_rows(world: World, line: Line) -> tuple[dict[str, str], list[dict[str
     return {"allowed_amount": f"{allowed:.2f}", "paid_amount": f"{paid:.2f}"}, adjustments
 
 
-# writing -----------------------------------------------------------------------------------------
 CLAIM_COLUMNS = (
     "claim_id",
     "line_number",
