@@ -15,6 +15,11 @@ Reasons (the documented set, also in README "Input contract"):
 - `bad_value`: a value outside its range or enumeration (units <= 0, negative charge, plan type).
 - `bad_code`: a code outside its code set (CPT/HCPCS format, modifier, POS, ICD-10-CM, NPI check
   digit, group code, CARC, RARC).
+- `bad_identifier`: an identifier (claim, payer, encounter, patient, note, prior authorization)
+  longer than `MAX_IDENTIFIER_LENGTH` or with characters outside letters, digits and `-_./:#`
+  and inner spaces, or not starting with a letter or digit (so no formula, no control character).
+- `bad_text`: free text (payer name, note text) over its length limit or holding control
+  characters other than tab, CR and LF.
 - `duplicate_key`: (claim_id, line_number) or note_id already loaded (first loaded wins).
 - `unparsable_line`: the reader could not split the line (field count, broken quoting, bad JSON).
 
@@ -40,9 +45,25 @@ REASONS: tuple[str, ...] = (
     "bad_date",
     "bad_value",
     "bad_code",
+    "bad_identifier",
+    "bad_text",
     "duplicate_key",
     "unparsable_line",
 )
+
+# Identifiers: X12 allows 38 characters for a claim's patient control number and 80 for an
+# entity identifier (NM109); a longer value is not an identifier but something pasted by mistake.
+MAX_IDENTIFIER_LENGTH = 80
+IDENTIFIER_COLUMNS = frozenset(
+    {"claim_id", "payer_id", "encounter_id", "patient_id", "note_id", "prior_auth_number"}
+)
+# Starts with a letter or digit (never `=`, `+`, `-`, `@`: spreadsheet formulas), then letters,
+# digits, spaces and the separators found in practice-management ids.
+IDENTIFIER_PATTERN = "[A-Za-z0-9][A-Za-z0-9 ._/:#-]*"
+# Free text: a payer's name, a clinical note (the longest real procedure notes are a few pages).
+FREE_TEXT_MAX_LENGTH: dict[str, int] = {"payer_name": 200, "text": 100_000}
+# Control characters other than tab, LF and CR (NUL, escape, ...).
+CONTROL_CHARACTER_PATTERN = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 
 # Key columns that must be unique across all loaded files of a folder (first loaded wins).
 UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
@@ -262,6 +283,24 @@ def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
     }
     if name.startswith("modifier_"):
         return [RowRule("bad_code", name, f"{col} NOT IN {modifier_set}")]
+    if name in IDENTIFIER_COLUMNS:
+        return [
+            RowRule(
+                "bad_identifier",
+                name,
+                f"(length({col}) > {MAX_IDENTIFIER_LENGTH} "
+                f"OR NOT regexp_full_match({col}, '{IDENTIFIER_PATTERN}'))",
+            )
+        ]
+    if name in FREE_TEXT_MAX_LENGTH:
+        return [
+            RowRule(
+                "bad_text",
+                name,
+                f"(length({col}) > {FREE_TEXT_MAX_LENGTH[name]} "
+                f"OR regexp_matches({col}, '{CONTROL_CHARACTER_PATTERN}'))",
+            )
+        ]
     return by_column.get(name, [])
 
 

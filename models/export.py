@@ -6,6 +6,11 @@ temporary file in the same folder (so `os.replace` is an atomic rename on the sa
 fsynced and renamed; the manifest (rows, sha256, model version, columns, generated_at) is written
 the same way afterwards, so a manifest's presence means its CSV is complete. An exception while
 writing removes the temporary file: no `risk_scores_*.csv` is left behind.
+
+Text cells that a spreadsheet would run as a formula (first character `=`, `+`, `-`, `@`, tab
+or carriage return; OWASP "CSV Injection") get a leading single quote (`csv_safe`); numeric
+columns are numbers, not text, and are written as they are. The work queue's CSV download uses
+the same function.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "scored_at",
 )
 EXPORT_BATCH_ROWS = 10_000
+# OWASP CSV Injection: a cell starting with one of these is a formula to Excel and LibreOffice.
+FORMULA_LEADING_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_LEADING_PATTERN = r"^[=+\-@\t\r]"  # the characters above, as a regex class
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,18 @@ class ExportResult:
     rows: int
     sha256: str
     generated_at: str
+
+
+def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells starting like a formula get a leading single quote; other cells are unchanged."""
+    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.col(name).str.contains(_FORMULA_LEADING_PATTERN))
+        .then(pl.lit("'") + pl.col(name))
+        .otherwise(pl.col(name))
+        .alias(name)
+        for name in text_columns
+    )
 
 
 def export_frame(scored: pl.DataFrame) -> pl.DataFrame:
@@ -118,7 +138,7 @@ def _csv_chunks(batches: Iterable[pl.DataFrame], counter: list[int]) -> Iterable
                 f"export batch columns {batch.columns} differ from {list(EXPORT_COLUMNS)}"
             )
         buf = io.BytesIO()
-        batch.write_csv(buf, include_header=not header_done)
+        csv_safe(batch).write_csv(buf, include_header=not header_done)
         header_done = True
         counter[0] += batch.height
         yield buf.getvalue()

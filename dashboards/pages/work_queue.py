@@ -25,6 +25,7 @@ from dashboards.components import (
 from dashboards.figures import work_queue as fig
 from dashboards.figures.common import empty_figure
 from dashboards.snapshot import read_frame, read_table, snapshot_tables
+from models.export import csv_safe
 
 dash.register_page(
     __name__, path="/work-queue", name="Work queue", order=3, title="Work queue · CPT 64520"
@@ -193,4 +194,4 @@ def download(n_clicks, payers, providers, bands, start, end):
     if queue is None or not n_clicks:
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return dcc.send_string(queue.write_csv(), filename=f"work_queue_{stamp}.csv")
+    return dcc.send_string(csv_safe(queue).write_csv(), filename=f"work_queue_{stamp}.csv")
