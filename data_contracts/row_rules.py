@@ -12,7 +12,8 @@ Reasons (the documented set, also in README "Input contract"):
 - `bad_type`: a number column holds text (e.g. `12abc`, `$10`).
 - `bad_date`: not `YYYY-MM-DD`, impossible (`2024-02-30`), out of order (submission before
   service) or implausible (age outside 0-120 at service).
-- `bad_value`: a value outside its range or enumeration (units <= 0, negative charge, plan type).
+- `bad_value`: a value outside its range or enumeration (units <= 0 or above `max_units()`, a
+  negative amount or one above `MAX_AMOUNT_USD`, an unknown plan type).
 - `bad_code`: a code outside its code set (CPT/HCPCS format, modifier, POS, ICD-10-CM, NPI check
   digit, group code, CARC, RARC).
 - `bad_identifier`: an identifier (claim, payer, encounter, patient, note, prior authorization)
@@ -28,6 +29,7 @@ Code sets come from the `ref_*` tables that `reference_tables` loads from `codes
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from data_contracts.input_contract import (
@@ -50,6 +52,21 @@ REASONS: tuple[str, ...] = (
     "duplicate_key",
     "unparsable_line",
 )
+
+# Plausibility bounds: beyond them a value is a keying or column-swap error, not a coding choice.
+# A line billed over its MUE (64520: 1 unit, MAI 3) is a denial risk to score, so the unit bound
+# sits far above every MUE; the staged-table contracts use the same bounds, so a row either
+# fails here (and is quarantined alone) or passes both.
+MAX_UNITS_ENV = "DENIAL_RISK_MAX_UNITS"
+DEFAULT_MAX_UNITS = 100.0
+MAX_AMOUNT_USD = 100_000.0
+
+
+def max_units() -> float:
+    """The unit bound of a claim line (`DENIAL_RISK_MAX_UNITS`, default 100)."""
+    raw = os.environ.get(MAX_UNITS_ENV, "").strip()
+    return float(raw) if raw else DEFAULT_MAX_UNITS
+
 
 # Identifiers: X12 allows 38 characters for a claim's patient control number and 80 for an
 # entity identifier (NM109); a longer value is not an identifier but something pasted by mistake.
@@ -225,6 +242,10 @@ def _line_number_fails(folder: str, col: str) -> str:
     return out_of_range
 
 
+def _amount_out_of_range(col: str) -> str:
+    return f"NOT (TRY_CAST({col} AS DECIMAL(12,2)) BETWEEN 0 AND {MAX_AMOUNT_USD})"
+
+
 def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
     """Range, enumeration and code-set rules of one column (NULL values never fail them)."""
     modifier_set = "(SELECT modifier FROM ref_modifiers)"
@@ -247,12 +268,13 @@ def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
             RowRule(
                 "bad_value",
                 name,
-                f"NOT (TRY_CAST({col} AS DOUBLE) > 0 AND isfinite(TRY_CAST({col} AS DOUBLE)))",
+                f"NOT (TRY_CAST({col} AS DOUBLE) > 0 AND isfinite(TRY_CAST({col} AS DOUBLE)) "
+                f"AND TRY_CAST({col} AS DOUBLE) <= {max_units()})",
             )
         ],
-        "charge_amount": [RowRule("bad_value", name, f"TRY_CAST({col} AS DECIMAL(12,2)) < 0")],
-        "allowed_amount": [RowRule("bad_value", name, f"TRY_CAST({col} AS DECIMAL(12,2)) < 0")],
-        "paid_amount": [RowRule("bad_value", name, f"TRY_CAST({col} AS DECIMAL(12,2)) < 0")],
+        "charge_amount": [RowRule("bad_value", name, _amount_out_of_range(col))],
+        "allowed_amount": [RowRule("bad_value", name, _amount_out_of_range(col))],
+        "paid_amount": [RowRule("bad_value", name, _amount_out_of_range(col))],
         "diagnosis_codes": [
             # Only separators, dots or blanks: no code at all.
             RowRule("missing_required", name, f"NOT regexp_matches({col}, '[^;.[:space:]]')"),

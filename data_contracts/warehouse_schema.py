@@ -161,18 +161,26 @@ CREATE TABLE IF NOT EXISTS quarantined_rows (
     quarantined_at TIMESTAMP WITH TIME ZONE NOT NULL
 )"""
 
-# Remits and adjustments whose claim line is not loaded (yet); a view, so every run re-matches.
+# Remit rows set aside by matching (no loaded claim line, adjudicated before the line was
+# submitted): same columns as the staged tables, quarantined in `quarantined_rows` with their
+# reason, and put back and matched again on every run (a claim file may arrive later).
+HELD_REMITS = "CREATE TABLE IF NOT EXISTS held_remits AS FROM staged_remits LIMIT 0"
+HELD_REMIT_ADJUSTMENTS = (
+    "CREATE TABLE IF NOT EXISTS held_remit_adjustments AS FROM staged_remit_adjustments LIMIT 0"
+)
+
+# Remits and adjustments whose claim line is not loaded (yet): set aside, retried every run.
 UNMATCHED_REMITS = """
 CREATE OR REPLACE VIEW unmatched_remits AS
 SELECT 'remit' AS record_kind, r.claim_id, r.line_number, r.source_file, r.source_row
-FROM staged_remits r
+FROM held_remits r
 WHERE NOT EXISTS (
     SELECT 1 FROM staged_claim_lines c
     WHERE c.claim_id = r.claim_id AND c.line_number = r.line_number
 )
 UNION ALL
 SELECT 'adjustment' AS record_kind, a.claim_id, a.line_number, a.source_file, a.source_row
-FROM staged_remit_adjustments a
+FROM held_remit_adjustments a
 WHERE NOT EXISTS (
     SELECT 1 FROM staged_claim_lines c
     WHERE c.claim_id = a.claim_id AND c.line_number = a.line_number
@@ -188,8 +196,16 @@ INGEST_DDL: tuple[str, ...] = (
     LINE_OUTCOMES,
     INGEST_LEDGER,
     QUARANTINED_ROWS,
+    HELD_REMITS,
+    HELD_REMIT_ADJUSTMENTS,
     UNMATCHED_REMITS,
 )
+
+# Staged table → the table its set-aside rows wait in.
+HELD_TABLE: dict[str, str] = {
+    "staged_remits": "held_remits",
+    "staged_remit_adjustments": "held_remit_adjustments",
+}
 
 STAGED_TABLE: dict[str, str] = {
     "claims": "staged_claim_lines",

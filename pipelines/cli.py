@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -149,12 +150,37 @@ def _run(settings: ProductSettings):
             )
 
     began = time.perf_counter()
+    since = datetime.now(UTC)
     report = run_pipeline(settings, on_step=on_step)
     _print_run_summary(report, settings, time.perf_counter() - began)
+    _print_set_aside_files(settings, since)
     return report
 
 
+def _print_set_aside_files(settings: ProductSettings, since: datetime, limit: int = 20) -> None:
+    """Name the files whose rows this run quarantined, with the reasons (from quarantined_rows)."""
+    import duckdb
+
+    if not settings.warehouse.exists():
+        return
+    try:
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            rows = con.execute(
+                "SELECT source_file, reason, count(*) FROM quarantined_rows "
+                "WHERE quarantined_at >= ? GROUP BY ALL ORDER BY 1, 2",
+                [since],
+            ).fetchall()
+    except duckdb.Error:
+        return
+    for path, reason, count in rows[:limit]:
+        console.print(f"  set aside: {path}: {count:,} {reason}")
+    if len(rows) > limit:
+        console.print(f"  … and {len(rows) - limit} more (see quarantined_rows)")
+
+
 def _print_run_summary(report, settings: ProductSettings, seconds: float) -> None:
+    from pipelines.runner import EXIT_SET_ASIDE
+
     table = Table(title="Ingestion", show_lines=False)
     table.add_column("staged", no_wrap=True)
     for column in ("files", "skipped", "rejected", "rows", "loaded", "quarantined"):
@@ -179,6 +205,16 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
     for asset, meta in report.metadata.items():
         if meta.get("rejected_files"):
             console.print(f"[red]Rejected files ({asset}):[/red] {meta['rejected_files']}")
+        if meta.get("rows_set_aside"):
+            console.print(
+                f"[yellow]Set aside by matching ({asset}):[/yellow] {meta['set_aside']} "
+                "(quarantined_rows; matched again on every run)"
+            )
+    if report.rows_set_aside:
+        console.print(
+            f"[yellow]{report.rows_set_aside:,} rows set aside[/yellow] (quarantined with a "
+            "reason); the other rows were validated, scored and exported"
+        )
 
     passed = sum(c.passed for c in report.checks)
     console.print(f"Checks: {passed} passed, {len(report.checks) - passed} failed")
@@ -207,7 +243,10 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
         console.print(f"Data Docs: {docs_index}")
     for step, message in report.failed_steps:
         console.print(f"[red]Step {step} failed:[/red] {message}")
-    status = "[green]succeeded[/green]" if report.exit_code == 0 else "[red]needs attention[/red]"
+    status = {
+        0: "[green]succeeded[/green]",
+        EXIT_SET_ASIDE: "[yellow]succeeded with rows or files set aside[/yellow]",
+    }.get(report.exit_code, "[red]needs attention[/red]")
     console.print(f"Run {report.run_id[:8]} {status} in {seconds:.1f} s")
 
 
@@ -249,7 +288,7 @@ def demo(
         )
         _print_generation(_generate(settings.landing, lines, DEFAULT_SEED, truth, "csv", False))
     report = _run(settings)
-    if report.exit_code == 0 and truth.exists():
+    if report.exit_code != 1 and truth.exists():
         _evaluate_against_truth(settings, truth)
     console.print("")
     console.print(f"Exports:    {settings.exports}")

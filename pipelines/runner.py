@@ -13,6 +13,8 @@ from pipelines.defs.resources import build_resources
 from pipelines.settings import ProductSettings
 
 FULL_RUN_JOB = "full_run"
+# The run completed (scored, exported) but set files or rows aside: someone should look.
+EXIT_SET_ASIDE = 3
 
 StepCallback = Callable[[str, str], None]
 """Called with (event, step_key) for step_start, step_success, step_failure and step_skipped."""
@@ -46,14 +48,23 @@ class RunReport:
     def rejected_files(self) -> int:
         return sum(int(m.get("files_rejected", 0) or 0) for m in self.metadata.values())
 
+    @property
+    def rows_set_aside(self) -> int:
+        """Rows quarantined by this run's loads, plus remit rows matching set aside."""
+        return sum(
+            int(m.get("rows_quarantined", 0) or 0) + int(m.get("rows_set_aside", 0) or 0)
+            for m in self.metadata.values()
+        )
+
     def value(self, asset: str, key: str, default: Any = None) -> Any:
         return self.metadata.get(asset, {}).get(key, default)
 
     @property
     def exit_code(self) -> int:
+        """0 all clean; 1 failed or blocked; 3 completed with files or rows set aside."""
         if not self.success or self.failed_blocking_checks or self.failed_steps:
             return 1
-        return 1 if self.rejected_files else 0
+        return EXIT_SET_ASIDE if self.rejected_files or self.rows_set_aside else 0
 
 
 def root_cause(error: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from data_contracts.expectations import (
     thresholds_from_env,
 )
 from data_contracts.input_contract import PLAN_TYPES, TARGET_CPT
+from data_contracts.row_rules import MAX_AMOUNT_USD, max_units
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -32,10 +33,10 @@ class ClaimThresholds:
 
     # A 64520 batch without 64520 lines means a wrong file or a broken CPT column.
     min_64520_lines: int = 1
-    # Units per line: the 64520 MUE is 1 (MAI 3), but staged lines include other codes; > 99 is a
-    # unit/charge column swap rather than a coding choice.
-    max_units: float = 99.0
-    max_charge_amount: float = 100_000.0
+    # The row rules' plausibility bounds (row_rules.py): a row beyond them is quarantined alone,
+    # so these hold unless the staged table was written around the row rules.
+    max_units: float = field(default_factory=max_units)
+    max_charge_amount: float = MAX_AMOUNT_USD
     # Staged tables accumulate: fewer rows than at the last passing run means data was lost; a
     # jump beyond 10x is a duplicated or mis-routed load.
     min_row_count_ratio: float = 0.9

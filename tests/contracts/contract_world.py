@@ -51,6 +51,10 @@ SELECT claim_id, line_number,
        'adjustments_2025.csv' AS source_file, source_row
 FROM staged_remits;
 
+-- Remit rows matching set aside (none in a clean world); ingestion creates them the same way.
+CREATE TABLE held_remits AS FROM staged_remits LIMIT 0;
+CREATE TABLE held_remit_adjustments AS FROM staged_remit_adjustments LIMIT 0;
+
 CREATE TABLE staged_notes AS
 SELECT 'N' || claim_id AS note_id, patient_key, encounter_id, service_date AS note_date,
        'procedure' AS note_type, 'Lumbar sympathetic block under fluoroscopy.' AS text,

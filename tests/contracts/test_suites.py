@@ -133,12 +133,14 @@ MORE_DEFECTS = {
         "carc",
         "ZZ9",
     ),
+    # One remit dated before its line is a keying slip (labelled, counted); 30% of them is a
+    # batch fact (swapped date columns) and blocks.
     "adjudication_before_submission": (
         "UPDATE staged_remits SET adjudication_date = adjudication_date - 40 "
-        "WHERE source_row % 25 = 0 AND line_number = 2",
+        "WHERE source_row % 10 < 3",
         "staged_remits",
-        "adjudication_date,line_submission_date",
-        "rows unexpected",
+        "adjudicated_before_submission_share",
+        "0.3",
     ),
     "key_feature_mostly_null": (
         "UPDATE modelling_table SET submission_lag_days = NULL WHERE hash(claim_id) % 10 = 0",

@@ -299,9 +299,10 @@ def test_x12_remits_in_the_remits_folder_go_through_the_x12_reader(tmp_path: Pat
         settings, "SELECT status, rows_read, rows_loaded, rows_quarantined FROM ingest_ledger"
     )
     assert ledger[0][0] == "loaded"
-    loaded = query(settings, "SELECT count(*) FROM staged_remits")[0][0]
-    # no claim lines loaded: every remit waits, matched by procedure and date on a later run
-    assert outcomes.unmatched_remits == loaded > 0
+    held = query(settings, "SELECT count(*) FROM held_remits")[0][0]
+    # no claim lines loaded: every remit waits set aside, matched again on a later run
+    assert outcomes.unmatched_remits == held > 0
+    assert query(settings, "SELECT count(*) FROM staged_remits") == [(0,)]
 
 
 def test_reference_tables_follow_a_newer_file_in_the_reference_dir(

@@ -184,10 +184,18 @@ def test_remit_waits_for_its_claim_line_and_is_matched_on_a_later_run(tmp_path: 
     (landing / "remits" / "era.835").write_text(_interchange(_transaction(claims, "20240401")))
     _, outcomes = run_all(settings)
     assert outcomes.unmatched_remits == 1
-    assert query(settings, "SELECT line_number FROM staged_remits") == [(9,)]
+    # Set aside (quarantined as unmatched_line) until its claim line arrives.
+    assert query(settings, "SELECT line_number FROM held_remits") == [(9,)]
+    assert query(settings, "SELECT count(*) FROM staged_remits") == [(0,)]
 
     write_csv(landing / "claims" / "b.csv", [claim_row(claim_id="W1", line_number="1")])
     _, outcomes = run_all(settings)
     assert outcomes.unmatched_remits == 0
     assert query(settings, "SELECT line_number FROM staged_remits") == [(1,)]
+    assert query(settings, "SELECT count(*) FROM held_remits") == [(0,)]
+    assert query(settings, "SELECT count(*) FROM quarantined_rows") == [(0,)]
+    assert query(
+        settings,
+        "SELECT rows_loaded, rows_quarantined FROM ingest_ledger WHERE path = 'remits/era.835'",
+    ) == [(2, 0)]
     assert query(settings, "SELECT status FROM line_outcomes WHERE claim_id = 'W1'") == [("paid",)]

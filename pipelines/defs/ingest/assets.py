@@ -64,6 +64,8 @@ def staged_remits(
         remits_matched_by_procedure=match.remits_matched,
         unmatched_remits=match.unmatched_remits,
         unmatched_adjustments=match.unmatched_adjustments,
+        rows_set_aside=match.rows_set_aside,
+        set_aside=", ".join(f"{k} {v}" for k, v in sorted(match.set_aside.items())),
     )
     return dg.MaterializeResult(metadata=metadata)
 

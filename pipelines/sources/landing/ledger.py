@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from data_contracts.input_contract import column_names
-from data_contracts.warehouse_schema import INGEST_DDL, STAGED_TABLE
+from data_contracts.warehouse_schema import HELD_TABLE, INGEST_DDL, STAGED_TABLE
 from pipelines.sources.landing.files import FileScan, LandingFile
 from pipelines.sources.landing.reference import load_reference_tables, reference_tables_present
 from pipelines.sources.landing.row_checks import (
@@ -116,7 +116,7 @@ def flush(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
         return
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in (*STAGED_TABLE.values(), "quarantined_rows"):
+        for table in (*STAGED_TABLE.values(), *HELD_TABLE.values(), "quarantined_rows"):
             con.execute(
                 f"DELETE FROM {table} WHERE source_file IN (SELECT path FROM {BATCH_PATHS})"
             )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
 from data_contracts.label import DENIAL_GROUP_CODES, PATIENT_SHARE_CARCS, non_denial_carcs_sql
+from data_contracts.warehouse_schema import HELD_TABLE
 from pipelines.sources.x12.remits import ADJUSTMENT_ROW_SCALE
 
 
@@ -261,6 +262,82 @@ LEFT JOIN ref_carc_category k ON k.adj_code = l.primary_denial_carc
 """
 
 
+# Why matching sets a remit row aside (quarantined_rows.reason, column_name). Set-aside rows wait
+# in the held tables and are matched again on every run, so a claim file arriving later, or a
+# corrected one, brings them back.
+SET_ASIDE_REASONS: dict[str, str] = {
+    "unmatched_line": "line_number",
+    "duplicate_key": "claim_id/line_number",
+}
+# A remit that repeats an earlier one exactly (an 835 sent again in a new envelope) is set aside:
+# the first, by file and position, counts.
+_SET_ASIDE_REMITS = f"""
+    SELECT source_file, source_row, reason FROM (
+        SELECT source_file, source_row,
+               CASE WHEN {_NO_CLAIM_LINE.format(alias="r")} THEN 'unmatched_line'
+                    WHEN row_number() OVER (
+                        PARTITION BY claim_id, line_number, adjudication_date, allowed_amount,
+                                     paid_amount ORDER BY source_file, source_row) > 1
+                    THEN 'duplicate_key' END AS reason
+        FROM staged_remits r)
+    WHERE reason IS NOT NULL
+"""
+_SET_ASIDE_ADJUSTMENTS = f"""
+    SELECT source_file, source_row, 'unmatched_line' AS reason
+    FROM staged_remit_adjustments a WHERE {_NO_CLAIM_LINE.format(alias="a")}
+"""
+_FOLDER_OF = {"staged_remits": "remits", "staged_remit_adjustments": "remit_adjustments"}
+
+
+def _return_held_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Put every set-aside remit row back in its staged table, to be matched again."""
+    for staged, held in HELD_TABLE.items():
+        con.execute(f"INSERT INTO {staged} SELECT * FROM {held}")
+        con.execute(f"DELETE FROM {held}")
+    reasons = ", ".join(f"'{r}'" for r in SET_ASIDE_REASONS)
+    con.execute(
+        f"DELETE FROM quarantined_rows WHERE reason IN ({reasons}) "
+        "AND folder IN ('remits', 'remit_adjustments')"
+    )
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Move remit rows without a usable claim line to the held tables and quarantine them."""
+    counts: dict[str, int] = {}
+    column_of = " ".join(f"WHEN '{r}' THEN '{c}'" for r, c in SET_ASIDE_REASONS.items())
+    for staged, rows_sql in (
+        ("staged_remits", _SET_ASIDE_REMITS),
+        ("staged_remit_adjustments", _SET_ASIDE_ADJUSTMENTS),
+    ):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _set_aside AS {rows_sql}")
+        keep = "(source_file, source_row) IN (SELECT (source_file, source_row) FROM _set_aside)"
+        con.execute(
+            f"INSERT INTO quarantined_rows SELECT s.source_file, '{_FOLDER_OF[staged]}', "
+            f"s.source_row, a.reason, CASE a.reason {column_of} END, "
+            "CAST(to_json(s) AS VARCHAR), now() "
+            f"FROM {staged} s JOIN _set_aside a USING (source_file, source_row)"
+        )
+        con.execute(f"INSERT INTO {HELD_TABLE[staged]} SELECT * FROM {staged} WHERE {keep}")
+        con.execute(f"DELETE FROM {staged} WHERE {keep}")
+        for reason, n in con.execute(
+            "SELECT reason, count(*) FROM _set_aside GROUP BY 1"
+        ).fetchall():
+            key = f"{_FOLDER_OF[staged]}_{reason}"
+            counts[key] = int(n)
+    con.execute("DROP TABLE _set_aside")
+    # The ledger's counts follow: a set-aside row is quarantined, no longer loaded.
+    con.execute(
+        "UPDATE ingest_ledger AS l SET rows_quarantined = coalesce(q.n, 0), "
+        "rows_loaded = l.rows_read - coalesce(q.n, 0) "
+        "FROM (SELECT l2.path, (SELECT count(*) FROM quarantined_rows q "
+        "      WHERE q.source_file = l2.path) AS n "
+        "      FROM ingest_ledger l2 WHERE l2.status = 'loaded' "
+        "      AND l2.folder IN ('remits', 'remit_adjustments')) q "
+        "WHERE l.path = q.path"
+    )
+    return counts
+
+
 @dataclass(frozen=True)
 class MatchSummary:
     """Remit records matched in this pass and those still without a loaded claim line."""
@@ -269,6 +346,12 @@ class MatchSummary:
     adjustments_matched: int
     unmatched_remits: int
     unmatched_adjustments: int
+    # Rows set aside this run by folder and reason (e.g. `remits_unmatched_line`).
+    set_aside: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_set_aside(self) -> int:
+        return sum(self.set_aside.values())
 
 
 @dataclass(frozen=True)
@@ -279,7 +362,8 @@ class OutcomeSummary:
     unmatched_remits: int
     unmatched_adjustments: int
     # Contract: adjudication_date >= the line's submission date. It spans two files, so it is
-    # counted here (and left to the staged_remits contract check) rather than quarantined.
+    # counted here and labelled; the staged_remits contract blocks only when their share is
+    # beyond its bound (swapped date columns), never for one row.
     adjudicated_before_submission: int = 0
     # Remit lines left out because an 835 reversal in a later file cancelled them.
     remits_cancelled_by_reversal: int = 0
@@ -304,14 +388,17 @@ def _changed(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 def match_remit_lines(con: duckdb.DuckDBPyConnection) -> MatchSummary:
     """Give remits without a usable line number the line their match_* columns name (by
-    procedure, modifiers, date and charge, then without the charge); count what stays unmatched.
+    procedure, modifiers, date and charge, then without the charge); set aside what stays
+    without a claim line (or was adjudicated before its line was submitted), in one transaction.
     """
     con.execute("BEGIN TRANSACTION")
     try:
+        _return_held_rows(con)
         remits = _changed(con, match_remit_lines_sql(with_charge=True))
         remits += _changed(con, match_remit_lines_sql(with_charge=False))
         adjustments = _changed(con, MATCH_ADJUSTMENT_LINES)
         adjustments += _changed(con, MATCH_ADJUSTMENTS_TO_CLAIM_LINES)
+        set_aside = _set_aside(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -326,6 +413,7 @@ def match_remit_lines(con: duckdb.DuckDBPyConnection) -> MatchSummary:
         adjustments_matched=adjustments,
         unmatched_remits=int(unmatched.get("remit", 0)),
         unmatched_adjustments=int(unmatched.get("adjustment", 0)),
+        set_aside=set_aside,
     )
 
 
