@@ -205,6 +205,11 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
     for asset, meta in report.metadata.items():
         if meta.get("rejected_files"):
             console.print(f"[red]Rejected files ({asset}):[/red] {meta['rejected_files']}")
+        if meta.get("files_withdrawn"):
+            console.print(
+                f"[yellow]Withdrawn files ({asset}):[/yellow] {meta['files_withdrawn']} left the "
+                "landing folder; their rows were removed (ingest_ledger status withdrawn)"
+            )
         if meta.get("rows_set_aside"):
             console.print(
                 f"[yellow]Set aside by matching ({asset}):[/yellow] {meta['set_aside']} "

@@ -158,10 +158,17 @@ def test_every_file_balances_and_a_file_missing_a_column_is_rejected(tmp_path: P
             "UNION ALL SELECT source_file FROM staged_remits) GROUP BY source_file",
         )
     )
-    for path, (_status, read, loaded, quarantined, _) in ledger.items():
+    for path, (status, read, loaded, quarantined, _) in ledger.items():
         assert loaded + quarantined == read, path
-        assert per_file.get(path, 0) == quarantined, path
+        # A rejected file is quarantined whole: one file-level entry for all its rows.
+        assert per_file.get(path, 0) == (1 if status == "rejected" else quarantined), path
         assert staged.get(path, 0) == loaded, path
+    assert ledger["claims/b_no_cpt.csv"][1:4] == (1, 0, 1)
+    assert query(
+        settings,
+        "SELECT source_row, reason, raw_record FROM quarantined_rows "
+        "WHERE source_file = 'claims/b_no_cpt.csv'",
+    ) == [(None, "rejected_file", "missing required column(s): cpt_code, units")]
     assert ledger["claims/c_good.csv"][:4] == ("loaded", 1, 1, 0)
     assert ledger["remits/r.csv"][:4] == ("loaded", 2, 1, 1)
 

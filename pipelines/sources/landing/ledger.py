@@ -33,7 +33,7 @@ class FileOutcome:
 
     path: str
     folder: str
-    status: str  # loaded, unchanged, skipped_duplicate or rejected
+    status: str  # loaded, unchanged, skipped_duplicate, rejected or withdrawn
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -61,6 +61,10 @@ class IngestSummary:
         return sum(f.status == "rejected" for f in self.files)
 
     @property
+    def files_withdrawn(self) -> int:
+        return sum(f.status == WITHDRAWN for f in self.files)
+
+    @property
     def rows_read(self) -> int:
         return sum(f.rows_read for f in self.files)
 
@@ -82,6 +86,7 @@ class IngestSummary:
             "files_loaded": self.files_loaded,
             "files_skipped": self.files_skipped,
             "files_rejected": self.files_rejected,
+            "files_withdrawn": self.files_withdrawn,
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
@@ -100,6 +105,10 @@ def prepare_warehouse(con: duckdb.DuckDBPyConnection, phi_key: bytes) -> None:
     con.execute(f"INSERT INTO {PADS_TABLE} VALUES (?, ?)", [inner, outer])
 
 
+# Ledger status of a file that left the landing folder: its rows are gone from the warehouse.
+WITHDRAWN = "withdrawn"
+
+
 @dataclass
 class Batch:
     """Files staged since the last commit: their rows in temp tables, their ledger rows here."""
@@ -116,7 +125,8 @@ def flush(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
         return
     con.execute("BEGIN TRANSACTION")
     try:
-        for table in (*STAGED_TABLE.values(), *HELD_TABLE.values(), "quarantined_rows"):
+        replaced = (*STAGED_TABLE.values(), *HELD_TABLE.values(), REVERSALS_TABLE)
+        for table in (*replaced, "quarantined_rows"):
             con.execute(
                 f"DELETE FROM {table} WHERE source_file IN (SELECT path FROM {BATCH_PATHS})"
             )
@@ -209,7 +219,7 @@ def triage(
         [file.relative_path],
     ).fetchall()
     first_seen = prior[0][2] if prior else now
-    if prior and prior[0][0] == sha:
+    if prior and prior[0][0] == sha and prior[0][1] != WITHDRAWN:
         con.execute(
             "UPDATE ingest_ledger SET last_seen = ? WHERE path = ?", [now, file.relative_path]
         )
@@ -232,3 +242,31 @@ def triage(
         )
         return record(con, batch, file, sha, first_seen, now, outcome)
     return Due(file, scan, first_seen, now)
+
+
+def withdraw_missing(
+    con: duckdb.DuckDBPyConnection, batch: Batch, folders: tuple[str, ...], present: set[str]
+) -> list[FileOutcome]:
+    """Queue the removal of every row of ledger files no longer in the landing folders.
+
+    A deleted file, or one replaced by a corrected file under another name, takes its rows
+    (staged, set aside, quarantined, reversals) out at the batch's commit; the ledger keeps
+    the path with status `withdrawn` and zero rows.
+    """
+    folder_list = ", ".join("'" + f.replace("'", "''") + "'" for f in folders)
+    rows = con.execute(
+        "SELECT path, folder, size_bytes, sha256, first_seen, rows_read FROM ingest_ledger "
+        f"WHERE folder IN ({folder_list}) AND status <> '{WITHDRAWN}' ORDER BY path"
+    ).fetchall()
+    now = datetime.now(UTC)
+    outcomes = []
+    for path, folder, size, sha, first_seen, rows_read in rows:
+        if path in present:
+            continue
+        message = f"withdrawn: no longer in the landing folder; its {rows_read} rows were removed"
+        outcome = FileOutcome(path, folder, WITHDRAWN, message=message)
+        batch.ledger.append([path, folder, size, sha, first_seen, now, WITHDRAWN, 0, 0, 0, message])
+        batch.paths.append(path)
+        con.execute(f"INSERT INTO {BATCH_PATHS} VALUES (?)", [path])
+        outcomes.append(outcome)
+    return outcomes

@@ -41,6 +41,7 @@ from data_contracts.warehouse_schema import STAGED_TABLE
 from pipelines.sources.landing.csv_runs import CsvDue, run_header, stage_csv_direct, stage_csv_run
 from pipelines.sources.landing.files import LandingFile, detect_format, discover, scan_file
 from pipelines.sources.landing.ledger import (
+    WITHDRAWN,
     Batch,
     Due,
     FileOutcome,
@@ -49,6 +50,7 @@ from pipelines.sources.landing.ledger import (
     prepare_warehouse,
     record,
     triage,
+    withdraw_missing,
 )
 from pipelines.sources.landing.readers import (
     UNREADABLE,
@@ -163,7 +165,17 @@ def _load_file(
                 staged.append(_stage_reversals(con, file_literal))
     except FileRejected as rejection:
         clear_pending_file(con, file_literal)
-        outcome = FileOutcome(file.relative_path, file.folder, "rejected", message=str(rejection))
+        # The whole file is set aside: its records count as read and quarantined.
+        rows = _records_in_rejected_file(con, file, fmt, scan.lines_after_header)
+        # One file-level entry: quarantined_rows shows the file beside the rows of other files.
+        con.execute(
+            f"INSERT INTO {pending_table('quarantined_rows')} VALUES "
+            f"({file_literal}, {sql_literal(file.folder)}, NULL, 'rejected_file', NULL, "
+            f"{sql_literal(str(rejection))}, {now_literal})"
+        )
+        outcome = FileOutcome(
+            file.relative_path, file.folder, "rejected", rows, 0, rows, message=str(rejection)
+        )
         return record(con, batch, file, sha, first_seen, now, outcome)
 
     rows_read = sum(part.loaded + part.quarantined for part in staged)
@@ -199,6 +211,26 @@ def _load_file(
         columns_message(extras, dropped),
     )
     return record(con, batch, file, sha, first_seen, now, outcome)
+
+
+def _records_in_rejected_file(
+    con: duckdb.DuckDBPyConnection, file: LandingFile, fmt: str, lines_after_header: int | None
+) -> int:
+    """Records of a file rejected whole: data lines (CSV, JSON Lines), rows, or X12 segments."""
+    if fmt == "parquet":
+        try:
+            return count_rows(
+                con, f"SELECT count(*) FROM read_parquet({sql_literal(str(file.path))})"
+            )
+        except duckdb.Error:
+            return 0
+    if fmt == "x12":
+        with file.path.open("rb") as handle:
+            return sum(chunk.count(b"~") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    lines = lines_after_header or 0
+    if fmt == "jsonl" and file.size_bytes:
+        return lines + 1  # JSON Lines have no header line
+    return lines
 
 
 def _one_line_per_record(
@@ -240,8 +272,10 @@ def ingest_folders(
         if batch.rows >= FLUSH_ROWS:
             flush(con, batch)
 
+    present: set[str] = set()
     for folder in folders:
         for file in discover(landing, folder):
+            present.add(file.relative_path)
             scan = scan_file(file.path)
             if any(item.due.scan.sha256 == scan.sha256 for item in run):
                 # A copy of a queued file: the queued one must be staged to be its twin.
@@ -266,8 +300,9 @@ def ingest_folders(
             outcomes.append(_load_file(con, due, batch))
             stage_run()
         stage_run()
+    outcomes.extend(withdraw_missing(con, batch, folders, present))
     for outcome in outcomes:
-        if outcome.status == "rejected":
+        if outcome.status in ("rejected", WITHDRAWN):
             log.warning("%s rejected: %s", outcome.path, outcome.message)
         else:
             log.info(
