@@ -8,6 +8,7 @@ from pathlib import Path
 import dash
 from dash import Dash, dcc, html
 
+from dashboards.auth import Credentials, credentials_from_env, protect, require_credentials
 from dashboards.components import SNAPSHOT_CONFIG_KEY
 from dashboards.theme import register_template
 
@@ -16,8 +17,11 @@ log = logging.getLogger(__name__)
 PAGES_FOLDER = Path(__file__).parent / "pages"
 
 
-def create_app(snapshot_path: str | Path) -> Dash:
-    """Build the app; every callback opens the snapshot read-only, per request."""
+def create_app(snapshot_path: str | Path, credentials: Credentials | None = None) -> Dash:
+    """Build the app; every callback opens the snapshot read-only, per request.
+
+    With credentials, every route (pages, callbacks, assets) requires them (`dashboards/auth.py`).
+    """
     register_template()
     # serve_locally: the plotly/dash bundles come from the installed packages, no CDN (offline).
     app = Dash(
@@ -29,6 +33,7 @@ def create_app(snapshot_path: str | Path) -> Dash:
         suppress_callback_exceptions=True,
     )
     app.server.config[SNAPSHOT_CONFIG_KEY] = str(Path(snapshot_path).resolve())
+    protect(app.server, credentials or Credentials())
     nav = html.Nav(
         [html.Strong("Denial risk · CPT 64520", style={"marginRight": "24px"})]
         + [
@@ -53,8 +58,10 @@ def create_app(snapshot_path: str | Path) -> Dash:
 
 
 def run(snapshot_path: str | Path, host: str = "127.0.0.1", port: int = 8050) -> None:
-    """Serve the dashboard (binds 127.0.0.1 by default)."""
-    app = create_app(snapshot_path)
+    """Serve the dashboard (binds 127.0.0.1 by default; elsewhere only with credentials)."""
+    credentials = credentials_from_env()
+    require_credentials(host, credentials)
+    app = create_app(snapshot_path, credentials)
     log.info("serving the dashboard on http://%s:%s from %s", host, port, snapshot_path)
     app.run(host=host, port=port, debug=False)
 

@@ -274,6 +274,13 @@ def dashboard(
             f"[red]No published snapshot at {settings.published_snapshot}.[/red] Run `denial-risk run` first."
         )
         raise typer.Exit(2)
+    from dashboards.auth import CredentialsError, credentials_from_env, require_credentials
+
+    try:
+        require_credentials(host, credentials_from_env())
+    except CredentialsError as refused:
+        console.print(f"[red]{refused}[/red]")
+        raise typer.Exit(2) from refused
     console.print(f"Dashboards on http://{host}:{port}/ (snapshot {settings.published_snapshot})")
     run_dashboard(settings.published_snapshot, host=host, port=port)
 
