@@ -100,3 +100,39 @@ def plant_bad_files(landing: Path) -> dict[str, Path]:
 def copy_landing(source: Path, target: Path) -> Path:
     shutil.copytree(source, target)
     return target
+
+
+# Sentinels that must never leave the rows that need them (issue 20, PHI).
+SENTINEL_NAME = "ZZSENTINELNAME"
+SENTINEL_MEMBER = "ZZSENTINELMBR"
+SENTINEL_BIRTH = ("19330303", "1933-03-03")
+SENTINEL_NOTE = "ZZNOTESENTINEL"
+
+
+def plant_sentinels(landing: Path) -> None:
+    """Sentinel names, member ids and birth dates in an 837 and a truncated 835; note text."""
+    claims = sorted((landing / "claims").glob("*.837"))[-2]
+    text = claims.read_text()
+    text = re.sub(r"NM1\*IL\*1\*PATIENT\*", f"NM1*IL*1*{SENTINEL_NAME}*", text)
+    text = re.sub(r"(NM1\*IL\*1\*[^~]*\*MI\*)P(\d+)", rf"\g<1>{SENTINEL_MEMBER}\2", text)
+    text = re.sub(r"DMG\*D8\*\d{8}", f"DMG*D8*{SENTINEL_BIRTH[0]}", text)
+    claims.write_text(text)
+    # A copy under another name: every line is a duplicate key, quarantined with its raw record.
+    (landing / "claims" / "zz_resent.837").write_text(text)
+    remit = sorted((landing / "remits").glob("*.835"))[-3]
+    text = remit.read_text()
+    cut = text.rindex("NM1*QC*1*PATIENT")
+    remit.write_text(text[:cut] + f"NM1*QC*1*{SENTINEL_NAME}*ANN****MI*{SENTINEL_MEMBER}77")
+    notes = sorted((landing / "notes").glob("*.csv"))[-1]
+    lines = notes.read_text().splitlines()
+    header = lines[0].split(",")
+    row = dict.fromkeys(header, "")
+    row.update(
+        note_id="N-SENTINEL-1",
+        patient_id=f"{SENTINEL_MEMBER}5",
+        note_date="2026-10-20",
+        note_type="procedure",
+        text=f"{SENTINEL_NOTE} lumbar sympathetic block L2 left",
+    )
+    with notes.open("a", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=header, lineterminator="\n").writerow(row)

@@ -1,44 +1,87 @@
-"""One truncated 835, one unmatched 835 and one out-of-range claim row never stop the practice.
+"""One bad file never stops the practice, and patient identifiers stay where they belong.
 
-The real CLI `run` (the whole Dagster asset graph in-process, real DuckDB, GX, LightGBM) over a
-small SYNTHETIC world with the three bad files planted: the good rows are scored and exported,
-the bad ones quarantined with their reason and named in the run summary, exit code 3.
+The real CLI `run` in a subprocess (the whole Dagster asset graph, real DuckDB, GX, LightGBM,
+report, snapshot) over a small SYNTHETIC world with one truncated 835, one unmatched 835 and one
+claims file with an out-of-range row planted, plus sentinel patient names, member ids, birth
+dates and note text. The good rows are scored and exported, the bad ones quarantined with their
+reason and named in the summary (exit code 3); no sentinel is found outside the rows that need it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
-from bad_landing import GOOD_PENDING_CLAIMS, OUT_OF_RANGE_CLAIM, plant_bad_files
-from typer.testing import CliRunner
+import pytest
+from bad_landing import (
+    GOOD_PENDING_CLAIMS,
+    OUT_OF_RANGE_CLAIM,
+    SENTINEL_BIRTH,
+    SENTINEL_MEMBER,
+    SENTINEL_NAME,
+    SENTINEL_NOTE,
+    plant_bad_files,
+    plant_sentinels,
+)
 
-from pipelines.cli import app
 from pipelines.runner import EXIT_SET_ASIDE
 
+REPO = Path(__file__).resolve().parents[2]
+IDENTIFIERS = (SENTINEL_NAME, SENTINEL_MEMBER, *SENTINEL_BIRTH)
 
-def test_bad_files_cost_only_their_own_rows(small_world: Path, tmp_path: Path) -> None:
-    landing = shutil.copytree(small_world, tmp_path / "landing")
+
+@dataclass(frozen=True)
+class Run:
+    landing: Path
+    data: Path
+    bad: dict[str, Path]
+    returncode: int
+    output: str
+
+
+@pytest.fixture(scope="module")
+def bad_run(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    root = tmp_path_factory.mktemp("bad_run")
+    landing = shutil.copytree(small_world, root / "landing")
     bad = plant_bad_files(landing)
-    data = tmp_path / "data"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(data / "warehouse.duckdb"),
-            "--exports",
-            str(data / "exports"),
-        ],
-        terminal_width=200,
+    plant_sentinels(landing)
+    data = root / "data"
+    command = [
+        sys.executable,
+        "-c",
+        "from pipelines.cli import app; app()",
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(data / "warehouse.duckdb"),
+        "--exports",
+        str(data / "exports"),
+    ]
+    done = subprocess.run(
+        command,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("DENIAL_RISK_")},
+            "COLUMNS": "200",
+        },
     )
-    output = result.output
-    assert result.exit_code == EXIT_SET_ASIDE, output
+    return Run(landing, data, bad, done.returncode, done.stdout + done.stderr)
+
+
+def test_bad_files_cost_only_their_own_rows(bad_run: Run) -> None:
+    output, data, bad = bad_run.output, bad_run.data, bad_run.bad
+    assert bad_run.returncode == EXIT_SET_ASIDE, output
     assert "Checks:" in output and " 0 failed" in output
     for path in bad.values():
         assert f"{path.parent.name}/{path.name}" in output
@@ -62,12 +105,12 @@ def test_bad_files_cost_only_their_own_rows(small_world: Path, tmp_path: Path) -
             "SELECT count(*) FROM staged_remits WHERE source_file = ?",
             [f"remits/{bad['truncated'].name}"],
         ).fetchall()[0][0]
-        ledger = dict(
-            (path, (read, loaded, quarantined))
+        ledger = {
+            path: (read, loaded, quarantined)
             for path, read, loaded, quarantined in con.execute(
                 "SELECT path, rows_read, rows_loaded, rows_quarantined FROM ingest_ledger"
             ).fetchall()
-        )
+        }
     by_file = {(f, reason): (column, n) for f, reason, column, n in reasons}
     assert by_file[("claims/zz_out_of_range.csv", "bad_value")] == ("units", 1)
     unmatched_column, unmatched_rows = by_file[("remits/zz_other_practice.835", "unmatched_line")]
@@ -88,3 +131,54 @@ def test_bad_files_cost_only_their_own_rows(small_world: Path, tmp_path: Path) -
     assert set(zip(export["claim_id"], export["line_number"].cast(int), strict=True)) == pending
     assert {(c, 1) for c in GOOD_PENDING_CLAIMS} <= pending
     assert OUT_OF_RANGE_CLAIM not in {c for c, _ in pending}
+
+
+def _text_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' ORDER BY 1, 2"
+    ).fetchall()
+
+
+def _found_in_database(path: Path, needles: tuple[str, ...]) -> set[tuple[str, str, str]]:
+    """(table, column, needle) for every column whose text holds a needle."""
+    found = set()
+    with duckdb.connect(str(path), read_only=True) as con:
+        for table, column in _text_columns(con):
+            for needle in needles:
+                hits = con.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE CAST("{column}" AS VARCHAR) '
+                    "ILIKE '%' || ? || '%'",
+                    [needle],
+                ).fetchall()[0][0]
+                if hits:
+                    found.add((table, column, needle))
+    return found
+
+
+def test_patient_identifiers_reach_no_table_file_or_log(bad_run: Run) -> None:
+    data = bad_run.data
+    warehouse = _found_in_database(data / "warehouse.duckdb", (*IDENTIFIERS, SENTINEL_NOTE))
+    # Note text is kept (for the documentation features) in staged_notes.text only.
+    assert warehouse == {("staged_notes", "text", SENTINEL_NOTE)}
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        quarantined = con.execute(
+            "SELECT raw_record FROM quarantined_rows WHERE raw_record LIKE '%NM1*QC%'"
+        ).fetchall()
+    # The truncated 835's last segment is kept, its name withheld and its member id hashed.
+    assert quarantined and all("[withheld]" in r[0] and "key:" in r[0] for r in quarantined)
+    snapshot = data / "published" / "snapshot.duckdb"
+    assert snapshot.exists()
+    assert _found_in_database(snapshot, (*IDENTIFIERS, SENTINEL_NOTE)) == set()
+    files = [
+        p
+        for p in data.rglob("*")
+        if p.is_file() and p.suffix not in (".duckdb", ".wal") and p.name != ".phi_key"
+    ]
+    assert any(p.suffix == ".html" for p in files) and any(p.suffix == ".csv" for p in files)
+    for path in files:
+        body = path.read_bytes()
+        for needle in (*IDENTIFIERS, SENTINEL_NOTE):
+            assert needle.encode() not in body, f"{needle} in {path}"
+    for needle in (*IDENTIFIERS, SENTINEL_NOTE):
+        assert needle not in bad_run.output, f"{needle} in the run's log output"

@@ -9,7 +9,9 @@ split. rows_read of the file = rows of the part tables + rows of `_unreadable`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ import duckdb
 import polars as pl
 
 from pipelines.sources.landing.files import FileFormat, LandingFile
+from pipelines.sources.privacy import PADS_TABLE
 
 UNREADABLE = "_unreadable"
 # 835 reversals of the last X12 remit file read (claim_id, source_row, cancelled_in_file,
@@ -377,12 +380,29 @@ def read_x12(
             )
         )
     if rejected.height:
+        hash_id = _patient_hasher(con)
+        redacted = rejected.with_columns(
+            pl.col("raw_record").map_elements(
+                lambda text: x12.redact_x12_text(text, hash_id), return_dtype=pl.String
+            )
+        )
         _frame_to_table(
-            con, rejected.select("source_row", "reason", "column_name", "raw_record"), UNREADABLE
+            con, redacted.select("source_row", "reason", "column_name", "raw_record"), UNREADABLE
         )
     else:
         _empty_unreadable(con)
     return parts
+
+
+def _patient_hasher(con: duckdb.DuckDBPyConnection) -> Callable[[str], str]:
+    """The keyed hash of `patient_key_sql`, from the pads `prepare_warehouse` left on `con`."""
+    try:
+        ipad, opad = con.execute(f"SELECT ipad, opad FROM {PADS_TABLE}").fetchall()[0]
+    except (duckdb.Error, IndexError):
+        return lambda _value: "[withheld]"
+    return lambda value: hashlib.sha256(
+        bytes(opad) + hashlib.sha256(bytes(ipad) + value.encode()).digest()
+    ).hexdigest()
 
 
 def _claims_frame(batch: Any) -> pl.DataFrame:

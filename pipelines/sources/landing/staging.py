@@ -180,7 +180,8 @@ def _load_file(
 
     rows_read = sum(part.loaded + part.quarantined for part in staged)
     rows_read += count_rows(con, f"SELECT count(*) FROM {UNREADABLE}")
-    redact = file.folder in PHI_FOLDERS
+    # X12 raw text was redacted segment by segment by the reader (`x12.redact_x12_text`).
+    redact = file.folder in PHI_FOLDERS and fmt != "x12"
     unreadable = count_rows(
         con,
         f"INSERT INTO {pending_table('quarantined_rows')} SELECT "
