@@ -129,7 +129,7 @@ def run(
 
 
 def _run(settings: ProductSettings):
-    from pipelines.runner import run_pipeline
+    from pipelines.runner import EXIT_RUN_IN_PROGRESS, RunInProgress, run_pipeline
 
     console.print(f"Running the pipeline on {settings.landing} → {settings.warehouse}")
     started: dict[str, float] = {}
@@ -151,7 +151,11 @@ def _run(settings: ProductSettings):
 
     began = time.perf_counter()
     since = datetime.now(UTC)
-    report = run_pipeline(settings, on_step=on_step)
+    try:
+        report = run_pipeline(settings, on_step=on_step)
+    except RunInProgress as busy:
+        console.print(f"[yellow]{busy}[/yellow]")
+        raise typer.Exit(EXIT_RUN_IN_PROGRESS) from busy
     _print_run_summary(report, settings, time.perf_counter() - began)
     _print_set_aside_files(settings, since)
     return report

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -15,6 +19,8 @@ from pipelines.settings import ProductSettings
 FULL_RUN_JOB = "full_run"
 # The run completed (scored, exported) but set files or rows aside: someone should look.
 EXIT_SET_ASIDE = 3
+# Another run holds the warehouse: nothing was done.
+EXIT_RUN_IN_PROGRESS = 4
 
 StepCallback = Callable[[str, str], None]
 """Called with (event, step_key) for step_start, step_success, step_failure and step_skipped."""
@@ -115,6 +121,42 @@ def _progress_logger(callback: StepCallback | None) -> dg.LoggerDefinition:
     return progress
 
 
+class RunInProgress(RuntimeError):
+    """Another run holds this warehouse's run lock."""
+
+
+@contextlib.contextmanager
+def run_lock(settings: ProductSettings) -> Iterator[None]:
+    """One run per warehouse at a time: a second run refuses instead of fighting for the lock.
+
+    `flock` on `<data>/.run.lock`: the kernel drops it when the holder dies (even by SIGKILL),
+    so a killed run never blocks the next one.
+    """
+    path = settings.data_root / ".run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunInProgress(
+                f"another run is using {settings.warehouse} (lock {path}); try again when it ends"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_orphan_snapshot_files(published: Path) -> list[Path]:
+    """`.building` files (and their `.wal`) a killed run left beside the published snapshot."""
+    removed = []
+    for orphan in sorted(published.parent.glob(f".{published.name}.*.building*")):
+        with contextlib.suppress(FileNotFoundError):
+            orphan.unlink()
+            removed.append(orphan)
+    return removed
+
+
 def run_pipeline(
     settings: ProductSettings,
     *,
@@ -124,6 +166,17 @@ def run_pipeline(
 ) -> RunReport:
     """Materialize every unpartitioned asset (or `selection`) with its checks, in one process."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with run_lock(settings):
+        remove_orphan_snapshot_files(settings.published_snapshot)
+        return _run_locked(settings, selection, on_step, instance)
+
+
+def _run_locked(
+    settings: ProductSettings,
+    selection: dg.AssetSelection | None,
+    on_step: StepCallback | None,
+    instance: dg.DagsterInstance | None,
+) -> RunReport:
     definitions = load_definitions()
     job = dg.define_asset_job(
         FULL_RUN_JOB,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -35,6 +36,28 @@ from pipelines.runner import EXIT_SET_ASIDE
 
 REPO = Path(__file__).resolve().parents[2]
 IDENTIFIERS = (SENTINEL_NAME, SENTINEL_MEMBER, *SENTINEL_BIRTH)
+PHI_KEY = "reliability-test-key-not-a-secret"
+
+
+def _env() -> dict[str, str]:
+    """The test's environment without the caller's product settings; one fixed PHI key."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DENIAL_RISK_")}
+    return {**clean, "COLUMNS": "200", "DENIAL_RISK_PHI_KEY": PHI_KEY}
+
+
+def _run_command(landing: Path, data: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-c",
+        "from pipelines.cli import app; app()",
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(data / "warehouse.duckdb"),
+        "--exports",
+        str(data / "exports"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -53,28 +76,13 @@ def bad_run(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
     bad = plant_bad_files(landing)
     plant_sentinels(landing)
     data = root / "data"
-    command = [
-        sys.executable,
-        "-c",
-        "from pipelines.cli import app; app()",
-        "run",
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(data / "warehouse.duckdb"),
-        "--exports",
-        str(data / "exports"),
-    ]
     done = subprocess.run(
-        command,
+        _run_command(landing, data),
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=900,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("DENIAL_RISK_")},
-            "COLUMNS": "200",
-        },
+        env=_env(),
     )
     return Run(landing, data, bad, done.returncode, done.stdout + done.stderr)
 
@@ -182,3 +190,101 @@ def test_patient_identifiers_reach_no_table_file_or_log(bad_run: Run) -> None:
             assert needle.encode() not in body, f"{needle} in {path}"
     for needle in (*IDENTIFIERS, SENTINEL_NOTE):
         assert needle not in bad_run.output, f"{needle} in the run's log output"
+
+
+# Warehouse tables a killed-then-rerun run must leave exactly as a clean run does (run-time
+# columns left out).
+COMPARED = {
+    "staged_claim_lines": "*",
+    "staged_remits": "*",
+    "staged_remit_adjustments": "*",
+    "staged_notes": "*",
+    "held_remits": "*",
+    "held_remit_adjustments": "*",
+    "line_outcomes": "*",
+    "quarantined_rows": "* EXCLUDE (quarantined_at)",
+    "ingest_ledger": "* EXCLUDE (first_seen, last_seen)",
+}
+
+
+@pytest.mark.slow
+def test_a_run_killed_after_scoring_leaves_nothing_behind(bad_run: Run, tmp_path: Path) -> None:
+    landing = shutil.copytree(bad_run.landing, tmp_path / "landing")
+    data = tmp_path / "data"
+    proc = subprocess.Popen(
+        _run_command(landing, data),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+    )
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        # The scores are committed; the export, snapshot and report are not written yet.
+        if "… risk_score_export" in line or "… published_snapshot" in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    # What a kill while publishing leaves beside the snapshot.
+    published = data / "published"
+    published.mkdir(parents=True, exist_ok=True)
+    (published / ".snapshot.duckdb.0badc0de.building").write_bytes(b"half a database")
+    (published / ".snapshot.duckdb.0badc0de.building.wal").write_bytes(b"half a log")
+
+    done = subprocess.run(
+        _run_command(landing, data),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=_env(),
+    )
+    assert done.returncode == EXIT_SET_ASIDE, done.stdout + done.stderr
+    assert not list(published.glob("*.building*"))
+    assert (published / "snapshot.duckdb").exists()
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        con.execute(f"ATTACH '{bad_run.data / 'warehouse.duckdb'}' AS clean (READ_ONLY)")
+        for table, columns in COMPARED.items():
+            for left, right in (("main", "clean"), ("clean", "main")):
+                extra = con.execute(
+                    f"SELECT count(*) FROM (SELECT {columns} FROM {left}.{table} "
+                    f"EXCEPT ALL SELECT {columns} FROM {right}.{table})"
+                ).fetchall()[0][0]
+                assert extra == 0, f"{table}: {extra} rows in {left} only"
+        history = con.execute(
+            "SELECT count(*), count(DISTINCT scored_at) FROM risk_scores_history"
+        ).fetchall()[0]
+        scored = con.execute("SELECT count(*) FROM risk_scores").fetchall()[0][0]
+        runs = con.execute("SELECT exported, count(*) FROM scoring_runs GROUP BY 1").fetchall()
+    # Only the rerun's scores: the killed run's were never exported, so they left the history.
+    assert history == (scored, 1)
+    assert runs == [(True, 1)]
+    assert len(list((data / "exports").glob("risk_scores_*.manifest.json"))) == 1
+
+
+def test_a_second_run_started_while_one_holds_the_warehouse_refuses(tmp_path: Path) -> None:
+    from pipelines.runner import EXIT_RUN_IN_PROGRESS, run_lock
+    from pipelines.settings import ProductSettings
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    data = tmp_path / "data"
+    settings = ProductSettings(
+        landing=landing, warehouse=data / "warehouse.duckdb", exports=data / "exports"
+    )
+    with run_lock(settings):
+        done = subprocess.run(
+            _run_command(landing, data),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=_env(),
+        )
+    assert done.returncode == EXIT_RUN_IN_PROGRESS, done.stdout + done.stderr
+    assert "another run is using" in done.stdout
+    assert not (data / "warehouse.duckdb").exists()

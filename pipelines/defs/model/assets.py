@@ -49,8 +49,20 @@ CREATE TABLE IF NOT EXISTS risk_scores_history (
     denial_probability DOUBLE,
     risk_band VARCHAR,
     expected_loss_usd DOUBLE
+);
+CREATE TABLE IF NOT EXISTS scoring_runs (
+    scored_at TIMESTAMPTZ PRIMARY KEY,
+    model_version VARCHAR,
+    exported BOOLEAN NOT NULL
 )
 """
+# History keeps the scores that were issued: a scoring whose run died before its export was
+# written (killed, crashed) is taken out of the history by the next scoring.
+DROP_UNEXPORTED_SCORES = (
+    "DELETE FROM risk_scores_history WHERE scored_at IN "
+    "(SELECT scored_at FROM scoring_runs WHERE NOT exported)",
+    "DELETE FROM scoring_runs WHERE NOT exported",
+)
 
 
 def _read_modelling_table(warehouse: DuckDBResource) -> pl.DataFrame:
@@ -147,11 +159,17 @@ def risk_scores(
     with warehouse.get_connection() as con:
         con.execute(HISTORY_DDL)
         con.execute("BEGIN TRANSACTION")
+        for statement in DROP_UNEXPORTED_SCORES:
+            con.execute(statement)
         con.register("scored_frame", out.to_arrow())
         con.execute("CREATE OR REPLACE TABLE risk_scores AS SELECT * FROM scored_frame")
         con.execute(
             "INSERT INTO risk_scores_history SELECT scored_at, model_version, claim_id, "
             "line_number, denial_probability, risk_band, expected_loss_usd FROM scored_frame"
+        )
+        con.execute(
+            "INSERT INTO scoring_runs SELECT DISTINCT scored_at, model_version, false "
+            "FROM scored_frame"
         )
         con.unregister("scored_frame")
         con.execute("COMMIT")
@@ -185,6 +203,13 @@ def risk_score_export(
         scored = con.sql("SELECT * FROM risk_scores").pl()
     version = scored.get_column("model_version").first() if scored.height else ""
     result = write_export(scored, paths.settings().exports, version or "")
+    with warehouse.get_connection() as con:
+        # The scores are issued: the history keeps them from now on.
+        con.execute(HISTORY_DDL)
+        con.execute(
+            "UPDATE scoring_runs SET exported = true "
+            "WHERE scored_at IN (SELECT DISTINCT scored_at FROM risk_scores)"
+        )
     context.log.info("export %s (%d rows)", result.path, result.rows)
     return dg.MaterializeResult(
         metadata={
