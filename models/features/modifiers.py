@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from data_contracts.codes import fee_schedule, mue_limits
+from data_contracts.codes import NCCI_BYPASS_MODIFIERS, fee_schedule, mue_limits
 
 MODIFIER_COLUMNS = ("modifier_1", "modifier_2", "modifier_3", "modifier_4")
-DISTINCT_PROCEDURE_MODIFIERS = ("59", "XE", "XP", "XS", "XU")
+DISTINCT_PROCEDURE_MODIFIERS = NCCI_BYPASS_MODIFIERS
 # A convention is only claimed once the payer has paid this many bilateral encounters and one
 # style dominates; below that the payer's preference is unknown (domain §1: payers differ).
 CONVENTION_MIN_ENCOUNTERS = 3

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from data_contracts.codes import TIMELY_FILING_CARC
 from data_contracts.input_contract import TARGET_CPT
 from models.features.history import (
     ASOF_KEY,
@@ -14,7 +15,6 @@ from models.features.history import (
     join_known_before,
 )
 
-TIMELY_FILING_CARC = "29"
 # Authorization CARCs (domain §5, §8.3) plus the shipped category for the rest.
 AUTH_CARCS = ("197", "198", "15", "39", "95", "284")
 AUTH_CATEGORY = "Invalid/Missing Authorization"
