@@ -86,9 +86,7 @@ def icd10cm_codes() -> frozenset[str]:
 @cache
 def sympathetic_block_indications() -> pl.DataFrame:
     """Clinical shortlist of indications for a sympathetic block (not a payer coverage list)."""
-    frame = pl.read_csv(
-        reference_file(ICD10CM_INDICATIONS_FILE), infer_schema=False
-    )
+    frame = pl.read_csv(reference_file(ICD10CM_INDICATIONS_FILE), infer_schema=False)
     return frame.with_columns(normalized_icd10(pl.col("code")))
 
 

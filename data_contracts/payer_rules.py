@@ -248,7 +248,7 @@ def read_overrides(path: Path) -> pl.DataFrame:
     if not path.is_file():
         raise PayerRulesFileError(f"{path}: payer rules file not found")
     try:
-        raw = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=True)
+        raw = pl.read_csv(path, infer_schema=False)
     except pl.exceptions.PolarsError as error:
         raise PayerRulesFileError(f"{path}: not a readable CSV file ({error})") from error
     columns = [c.strip() for c in raw.columns]
