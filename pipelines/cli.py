@@ -235,6 +235,29 @@ def dashboard(
 
 
 @app.command()
+def serve(
+    warehouse: WarehouseOpt = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (beyond loopback needs a token)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8060,
+) -> None:
+    """Serve the pre-submission check over HTTP and FHIR (env DENIAL_RISK_API_TOKEN: bearer token)."""
+    from service.app import serve as serve_api
+    from service.security import InsecureBindError
+    from service.settings import ServiceSettings
+
+    settings = _settings(None, warehouse, None)
+    try:
+        serve_api(
+            ServiceSettings(warehouse=settings.warehouse, models_dir=settings.models), host, port
+        )
+    except InsecureBindError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
 def demo(
     lines: Annotated[
         int, typer.Option(help="Claim lines to generate when data/landing is absent")
