@@ -188,7 +188,8 @@ def test_rt_lt_two_lines_pass_for_an_rt_lt_payer_and_fail_for_a_modifier_50_paye
         line("M", 2, modifier_1="LT"),
         rules=rules,
     )
-    assert "BILATERAL_CONVENTION" not in [e["code"] for e in result["R-1"] + result["R-2"]]
+    # Two RT/LT units are what this payer pays: neither the convention nor the MUE edit fires.
+    assert result["R-1"] == result["R-2"] == []
     assert only(result["M-2"], "BILATERAL_CONVENTION")["status"] == "failed"
 
 
