@@ -59,15 +59,18 @@ FEE_SCHEDULE_SOURCE = reference_source("PFS RVU", FEE_SCHEDULE_FILE)
 NOTE_SOURCE = "procedure note (documentation features)"
 FEATURES_SOURCE = "modelling features"
 
-# Order of edits within a line (failed before not checked, then this order).
+# Order of edits within a line: failed before not checked, then this order and DOC_ELEMENTS'.
+# Denials certain whatever the coding come first (past the filing limit, no authorization),
+# then the line's coding with the cause before its consequence (the bilateral style before the
+# units over the MUE it produces), same-day pairs, the diagnosis, the warning, the note.
 EDIT_ORDER = (
-    "NCCI_PTP",
-    "MUE_UNITS",
-    "MODIFIER_INVALID",
-    "BILATERAL_CONVENTION",
-    "DX_NOT_SUPPORTED",
-    "PRIOR_AUTH_MISSING",
     "FILING_LIMIT",
+    "PRIOR_AUTH_MISSING",
+    "BILATERAL_CONVENTION",
+    "MODIFIER_INVALID",
+    "MUE_UNITS",
+    "NCCI_PTP",
+    "DX_NOT_SUPPORTED",
     "FILING_LIMIT_SOON",
     "DOC_NOTE_MISSING",
 )
@@ -849,7 +852,8 @@ def evaluate_edits(
             documentation_edits(targets),
         ]
     )
-    rank = {code: i for i, code in enumerate(EDIT_ORDER)}
+    order = (*EDIT_ORDER, *(element[0] for element in DOC_ELEMENTS))
+    rank = {code: i for i, code in enumerate(order)}
     ordered = edits.with_columns(
         (pl.col("status") != FAILED).alias("_not_failed"),
         pl.col("code").replace_strict(rank, default=len(rank), return_dtype=pl.Int32).alias("_o"),

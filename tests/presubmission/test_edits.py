@@ -163,7 +163,7 @@ def test_pairs_without_64520_are_not_checked(rules: PayerRules) -> None:
 
 def test_units_2_to_a_modifier_50_payer_fails_bilateral_and_mue(rules: PayerRules) -> None:
     result = edits_of(line("U", modifier_1=None, units=2.0), rules=rules)
-    assert codes(result["U-1"]) == [("MUE_UNITS", "failed"), ("BILATERAL_CONVENTION", "failed")]
+    assert codes(result["U-1"]) == [("BILATERAL_CONVENTION", "failed"), ("MUE_UNITS", "failed")]
     bilateral = only(result["U-1"], "BILATERAL_CONVENTION")
     assert bilateral["source"] == "payer rules (override)"
     assert (
@@ -346,4 +346,34 @@ def test_same_day_history_line_from_an_earlier_claim_counts(rules: PayerRules) -
         rules=rules,
         history=(earlier,),
     )
-    assert [c for c, _ in codes(result["NEW-1"])] == ["MUE_UNITS", "BILATERAL_CONVENTION"]
+    assert [c for c, _ in codes(result["NEW-1"])] == ["BILATERAL_CONVENTION", "MUE_UNITS"]
+
+
+def test_response_and_imaging_edits_only_for_repeat_blocks_and_billed_fluoroscopy(
+    rules: PayerRules,
+) -> None:
+    bare = (
+        "Left lower extremity CRPS for 8 months, unable to walk more than a block. Failed 3 "
+        "months of physical therapy and gabapentin. Left L3 lumbar sympathetic block. 10 mL "
+        "0.25% bupivacaine injected."
+    )
+    earlier = line(
+        "EARLIER",
+        patient_key="p-REPEAT",
+        service_date=date(2025, 2, 3),
+        submission_date=date(2025, 2, 3),
+    )
+    result = edits_of(
+        line("FIRST"),
+        line("REPEAT", 1),
+        line("REPEAT", 2, cpt_code="77002", modifier_1="XU"),
+        rules=rules,
+        notes=(note_for("FIRST", bare), note_for("REPEAT", bare)),
+        history=(earlier,),
+    )
+    assert result["FIRST-1"] == []
+    assert codes(result["REPEAT-1"]) == [
+        ("DOC_MISSING_IMAGING_GUIDANCE", "failed"),
+        ("DOC_MISSING_SAVED_IMAGES", "failed"),
+        ("DOC_MISSING_RESPONSE", "failed"),
+    ]
