@@ -15,12 +15,37 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, create_model
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, create_model
 
 from data_contracts.input_contract import CLAIMS, NOTES, ColumnSpec
 from models.export import EXPORT_COLUMNS
 
-CellValue = StrictStr | StrictInt | StrictFloat | None
+
+def cell_text(value: str | int | float | None) -> str | None:
+    """The text a CSV cell would hold for a JSON value; floats never in exponent notation."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def _cell(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a string or a number")
+    return cell_text(value)
+
+
+# One validator (not a union) so an error names the field itself, not a union member.
+CellValue = Annotated[
+    str | None,
+    PlainValidator(_cell),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}),
+]
 
 
 def _column_description(spec: ColumnSpec) -> str:
@@ -61,20 +86,9 @@ class ScoreRequest(BaseModel):
     notes: list[NoteIn] | None = None  # type: ignore[valid-type]
 
 
-def cell_text(value: str | int | float | None) -> str | None:
-    """The text a CSV cell would hold for a JSON value; floats never in exponent notation."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return format(Decimal(repr(value)), "f")
-    return str(value)
-
-
 def contract_frame(rows: list[BaseModel], specs: tuple[ColumnSpec, ...]) -> pl.DataFrame:
     """Rows as an all-string frame in contract column order plus `source_row` (1-based)."""
-    columns = {spec.name: [cell_text(getattr(row, spec.name)) for row in rows] for spec in specs}
+    columns = {spec.name: [getattr(row, spec.name) for row in rows] for spec in specs}
     frame = pl.DataFrame(columns, schema={spec.name: pl.String for spec in specs})
     return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias("source_row"))
 
