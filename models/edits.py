@@ -199,6 +199,17 @@ _mue_adjudication = _FromReference(
 _known_modifiers = _FromReference(modifier_codes, lambda codes: pl.Series(sorted(codes)))
 
 
+def reference_sources() -> dict[str, str]:
+    """The reference tables the edits read, each with its release (for `GET /v1/model`)."""
+    return {
+        "ncci_ptp": NCCI_PTP_SOURCE,
+        "ncci_mue": NCCI_MUE_SOURCE,
+        "icd10cm_indications": ICD10CM_SOURCE,
+        "modifiers": MODIFIER_SOURCE,
+        "fee_schedule": FEE_SCHEDULE_SOURCE,
+    }
+
+
 def _number(expr: pl.Expr) -> pl.Expr:
     """Units as a biller writes them: 2 not 2.0."""
     return (
