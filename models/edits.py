@@ -808,6 +808,8 @@ EDIT_FEATURES = ("bilateral_coding", *DX_FEATURES, *DOC_FEATURES)
 
 
 def _with_features(targets: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
+    if not {"claim_id", "line_number"} <= set(features.columns):
+        features = pl.DataFrame(schema={"claim_id": pl.String, "line_number": pl.Int64})
     wanted = [c for c in EDIT_FEATURES if c in features.columns]
     feature_rows = features.select(
         pl.col("claim_id").cast(pl.String), pl.col("line_number").cast(pl.Int64), *wanted
