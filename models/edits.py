@@ -219,6 +219,12 @@ def _number(expr: pl.Expr) -> pl.Expr:
     )
 
 
+def _days(expr: pl.Expr) -> pl.Expr:
+    """A day count in words: 1 day, 14 days."""
+    text = expr.cast(pl.Int64).cast(pl.String)
+    return pl.concat_str(text, pl.when(expr == 1).then(pl.lit(" day")).otherwise(pl.lit(" days")))
+
+
 def _dotted_icd10(code: pl.Expr) -> pl.Expr:
     return (
         pl.when(code.str.len_chars() > 3)
@@ -701,11 +707,11 @@ def filing_limit_edits(lines: pl.DataFrame) -> pl.DataFrame:
                 past,
                 "FILING_LIMIT",
                 pl.format(
-                    "sent {} days after service; {}'s filing limit is {} days ({} days past it)",
-                    pl.col("submission_lag_days").cast(pl.String),
+                    "sent {} after service; {}'s filing limit is {} ({} past it)",
+                    _days(pl.col("submission_lag_days")),
                     "payer_id",
-                    pl.col("filing_limit_days").cast(pl.String),
-                    (-pl.col("_left")).cast(pl.String),
+                    _days(pl.col("filing_limit_days")),
+                    _days(-pl.col("_left")),
                 ),
                 REASONS["TIMELY_FILING"].fix,
                 source,
@@ -715,11 +721,11 @@ def filing_limit_edits(lines: pl.DataFrame) -> pl.DataFrame:
                 soon,
                 "FILING_LIMIT_SOON",
                 pl.format(
-                    "{} days left to file: sent {} days after service, {}'s filing limit is {} days",
-                    pl.col("_left").cast(pl.String),
-                    pl.col("submission_lag_days").cast(pl.String),
+                    "{} left to file: sent {} after service, {}'s filing limit is {}",
+                    _days(pl.col("_left")),
+                    _days(pl.col("submission_lag_days")),
                     "payer_id",
-                    pl.col("filing_limit_days").cast(pl.String),
+                    _days(pl.col("filing_limit_days")),
                 ),
                 "send the claim now and keep proof of timely filing; a rejection leaves little "
                 "time to resubmit",
@@ -730,17 +736,17 @@ def filing_limit_edits(lines: pl.DataFrame) -> pl.DataFrame:
                 unknown,
                 "FILING_LIMIT",
                 pl.format(
-                    "{}'s filing limit is not known{}; sent {} days after service",
+                    "{}'s filing limit is not known{}; sent {} after service",
                     "payer_id",
                     pl.when(pl.col("longest_paid_lag_days").is_not_null())
                     .then(
                         pl.format(
-                            " (paid up to {} days after service so far)",
-                            pl.col("longest_paid_lag_days").cast(pl.String),
+                            " (paid up to {} after service so far)",
+                            _days(pl.col("longest_paid_lag_days")),
                         )
                     )
                     .otherwise(pl.lit("")),
-                    pl.col("submission_lag_days").cast(pl.String),
+                    _days(pl.col("submission_lag_days")),
                 ),
                 "check the payer's filing limit (contract or provider manual) before submitting",
                 source,

@@ -17,6 +17,9 @@ from data_contracts.payer_rules import (
     PayerRulesFileError,
     payer_rules_file,
 )
+from models.edits import evaluate_edits
+from models.features.table import build_modelling_table
+from tests.features import feature_frames as staged
 
 START = date(2025, 1, 6)
 AUTH_DENIAL = "Invalid/Missing Authorization"
@@ -192,3 +195,54 @@ def test_setting_names_the_override_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert payer_rules_file() is None
     monkeypatch.setenv(PAYER_RULES_SETTING, str(tmp_path / "rules.csv"))
     assert payer_rules_file() == tmp_path / "rules.csv"
+
+
+def test_rules_learned_from_a_real_modelling_table_drive_the_edits() -> None:
+    """Paid -50 encounters and a CARC-29 denial in the history become history-sourced edits."""
+    paid_50 = [
+        staged.claim_line(f"H{i}", modifier_1="50", patient_key=f"h{i}",
+                          service_date=date(2025, 1, 2 + i), submission_date=date(2025, 1, 3 + i))
+        for i in range(3)
+    ]  # fmt: skip
+    late = staged.claim_line(
+        "P2", patient_key="q", service_date=date(2025, 1, 1), submission_date=date(2025, 4, 11)
+    )
+    outcomes = staged.outcomes(
+        *[staged.outcome(f"H{i}", adjudication_date=date(2025, 2, 1)) for i in range(3)],
+        staged.outcome("P2", status="denied", adjudication_date=date(2025, 5, 1),
+                       denial_carcs=["29"], primary_denial_carc="29",
+                       denial_category="Past Timely Filing Limits"),
+    )  # fmt: skip
+    probe = staged.claim_line(
+        "Z", patient_key="z", service_date=date(2025, 6, 1), submission_date=date(2025, 6, 20)
+    )
+    table = build_modelling_table(
+        staged.claim_lines(*paid_50, late, probe), outcomes, staged.notes()
+    )
+    rules = PayerRules.from_history(table)
+    learned = by_payer(rules)["PAYER_A"]
+    assert (learned["bilateral_convention"], learned["filing_limit_days"]) == ("modifier_50", 99)
+
+    request = [
+        staged.claim_line("U", modifier_1=None, units=2.0, patient_key="u",
+                          service_date=date(2025, 7, 1), submission_date=date(2025, 7, 2)),
+        staged.claim_line("OLD", patient_key="o",
+                          service_date=date(2025, 3, 1), submission_date=date(2025, 6, 9)),
+    ]  # fmt: skip
+    lines = staged.claim_lines(*request).collect()
+    features = build_modelling_table(
+        staged.claim_lines(*paid_50, late, probe, *request), outcomes, staged.notes()
+    )
+    edits = evaluate_edits(
+        lines, same_day=lines, features=features, rules=rules, today=date(2025, 7, 2)
+    )
+    by_line = {r["claim_id"]: r["edits"] for r in edits.iter_rows(named=True)}
+    bilateral = [e for e in by_line["U"] if e["code"] == "BILATERAL_CONVENTION"]
+    assert [(e["status"], e["source"]) for e in bilateral] == [("failed", "payer rules (history)")]
+    filing = [e for e in by_line["OLD"] if e["code"] == "FILING_LIMIT"]
+    assert [(e["status"], e["description"]) for e in filing] == [
+        (
+            "failed",
+            "sent 100 days after service; PAYER_A's filing limit is 99 days (1 day past it)",
+        )
+    ]
