@@ -11,6 +11,7 @@ docs/edits.md.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,6 +25,7 @@ from data_contracts.codes import (
     NCCI_EM_BYPASS_MODIFIER,
     NCCI_MUE_FILE,
     NCCI_PTP_FILE,
+    fee_schedule,
     modifier_codes,
     mue_limits,
     ncci_ptp_pairs,
@@ -197,6 +199,9 @@ _mue_adjudication = _FromReference(
     mue_limits, lambda table: dict(zip(table["hcpcs_code"], table["mue_mai"], strict=True))
 )
 _known_modifiers = _FromReference(modifier_codes, lambda codes: pl.Series(sorted(codes)))
+# The feature functions' own expressions, built once per loaded table (each builds a mapping).
+_mue_limit = _FromReference(mue_limits, lambda _: mue_units_limit())
+_pctc = _FromReference(fee_schedule, lambda _: pctc_indicator())
 
 
 def reference_sources() -> dict[str, str]:
@@ -252,6 +257,49 @@ def _edits(
         as_expr[2].cast(pl.String).alias("source"),
         as_expr[3].cast(pl.String).alias("status"),
     )
+
+
+@dataclass(frozen=True)
+class _Case:
+    """One outcome of an edit: when it holds, the edit's fields (strings or expressions)."""
+
+    when: pl.Expr
+    code: str | pl.Expr
+    description: str | pl.Expr
+    followup: str | pl.Expr
+    source: str | pl.Expr
+    status: str
+
+
+def _first_case(frame: pl.DataFrame, cases: tuple[_Case, ...]) -> pl.DataFrame:
+    """One edit per row from the first case that holds; rows where none holds pass.
+
+    One filter and one select per edit: a one-claim request is dominated by per-step overhead.
+    """
+    holds = [case.when.fill_null(False) for case in cases]
+
+    def field(name: str) -> pl.Expr:
+        values = [getattr(case, name) for case in cases]
+        values = [pl.lit(v) if isinstance(v, str) else v for v in values]
+        chain = pl.when(holds[0]).then(values[0])
+        for hold, value in zip(holds[1:], values[1:], strict=True):
+            chain = chain.when(hold).then(value)
+        return chain.cast(pl.String)
+
+    return frame.filter(pl.any_horizontal(holds)).select(
+        pl.col("claim_id").cast(pl.String),
+        pl.col("line_number").cast(pl.Int64),
+        *(field(name).alias(alias) for name, alias in _CASE_FIELDS),
+    )
+
+
+_CASE_FIELDS = (
+    ("code", "code"),
+    ("description", "description"),
+    ("followup", "followup_action"),
+    ("source", "source"),
+    ("status", "status"),
+)
 
 
 def prepare_lines(lines: pl.DataFrame, today: date) -> pl.DataFrame:
@@ -424,7 +472,7 @@ def mue_edits(
         .join(allowance, on=LINE_KEY, how="left")
         .with_columns(
             pl.col("_day_units").fill_null(pl.col("units")),
-            mue_units_limit().alias("_limit"),
+            _mue_limit().alias("_limit"),
             pl.col("_per_side").fill_null(1),
             pl.col("cpt_code")
             .replace_strict(mai, default=None, return_dtype=pl.Int8)
@@ -437,8 +485,6 @@ def mue_edits(
             .alias("_counted")
         )
     )
-    missing = frame.filter(pl.col("_limit").is_null())
-    over = frame.filter(pl.col("_counted") > pl.col("_limit") * pl.col("_per_side"))
     mai_words = pl.col("_mai").replace_strict(MAI_WORDS, default="MAI unknown")
     description = pl.format(
         "{} units of {} {} exceed the MUE of {} per day{} ({})",
@@ -462,18 +508,26 @@ def mue_edits(
             )
         )
     )
-    return pl.concat(
-        [
-            _edits(over, "MUE_UNITS", description, followup, NCCI_MUE_SOURCE, FAILED),
-            _edits(
-                missing,
+    return _first_case(
+        frame,
+        (
+            _Case(
+                pl.col("_limit").is_null(),
                 "MUE_UNITS",
                 pl.format("{} has no row in the NCCI MUE extract; units not checked", "cpt_code"),
                 "check the units against the current CMS MUE table",
                 NCCI_MUE_SOURCE,
                 NOT_CHECKED,
             ),
-        ]
+            _Case(
+                pl.col("_counted") > pl.col("_limit") * pl.col("_per_side"),
+                "MUE_UNITS",
+                description,
+                followup,
+                NCCI_MUE_SOURCE,
+                FAILED,
+            ),
+        ),
     )
 
 
@@ -485,7 +539,7 @@ def modifier_edits(lines: pl.DataFrame) -> pl.DataFrame:
         .alias("_unknown"),
         (has_modifier("50") & has_modifier("RT", "LT")).alias("_50_rt_lt"),
         has_modifier("26", "TC").alias("_26_tc"),
-        pctc_indicator().alias("_pctc"),
+        _pctc().alias("_pctc"),
     )
     checks = (
         (
@@ -504,39 +558,34 @@ def modifier_edits(lines: pl.DataFrame) -> pl.DataFrame:
             FEE_SCHEDULE_SOURCE,
         ),
     )
-    parts = [
-        frame.filter(hit.fill_null(False)).select(
-            *LINE_KEY, text.alias("_d"), pl.lit(source).alias("_s")
-        )
-        for hit, text, source in checks
-    ]
-    failed = (
-        pl.concat(parts)
-        .group_by(LINE_KEY, maintain_order=True)
-        .agg(pl.col("_d").str.join("; "), pl.col("_s").unique(maintain_order=True).str.join("; "))
+    problems = pl.concat_list([pl.when(hit.fill_null(False)).then(text) for hit, text, _ in checks])
+    sources = pl.concat_list(
+        [pl.when(hit.fill_null(False)).then(pl.lit(source)) for hit, _, source in checks]
     )
-    unknown_split = frame.filter(pl.col("_26_tc") & pl.col("_pctc").is_null()).join(
-        failed, on=LINE_KEY, how="anti"
+    frame = frame.with_columns(
+        problems.list.drop_nulls().alias("_problems"),
+        sources.list.drop_nulls().list.unique(maintain_order=True).alias("_sources"),
     )
-    return pl.concat(
-        [
-            _edits(
-                failed,
+    return _first_case(
+        frame,
+        (
+            _Case(
+                pl.col("_problems").list.len() > 0,
                 "MODIFIER_INVALID",
-                pl.col("_d"),
+                pl.col("_problems").list.join("; "),
                 REASONS["MODIFIER_CONFLICT"].fix,
-                pl.col("_s"),
+                pl.col("_sources").list.join("; "),
                 FAILED,
             ),
-            _edits(
-                unknown_split,
+            _Case(
+                pl.col("_26_tc") & pl.col("_pctc").is_null(),
                 "MODIFIER_INVALID",
                 pl.format("26/TC on {}: the code is not in the fee schedule extract", "cpt_code"),
                 "check the code's PC/TC indicator in the current fee schedule",
                 FEE_SCHEDULE_SOURCE,
                 NOT_CHECKED,
             ),
-        ]
+        ),
     )
 
 
@@ -562,24 +611,41 @@ def bilateral_edits(targets: pl.DataFrame) -> pl.DataFrame:
     """Bilateral 64520 billed in a style other than the payer's convention."""
     coding = pl.col("bilateral_coding")
     convention = pl.col("bilateral_convention")
-    bilateral = targets.filter(coding.is_null() | (coding != "unilateral"))
-    no_features = bilateral.filter(coding.is_null())
-    unknown = bilateral.filter(coding.is_not_null() & (convention == "unknown"))
-    matches = billed_as_payer_convention()
-    failed = bilateral.filter(coding.is_not_null() & (convention != "unknown") & ~matches)
     fix = (
         pl.when(convention == "units_2")
         .then(pl.lit("rebill bilateral 64520 as one line with 2 units"))
         .otherwise(
-            pl.struct("payer_bilateral_convention").map_elements(
+            pl.struct(convention.alias("payer_bilateral_convention")).map_elements(
                 lambda row: recommended_fix("BILATERAL_UNITS", row), return_dtype=pl.String
             )
         )
     )
-    return pl.concat(
-        [
-            _edits(
-                failed.with_columns(convention.alias("payer_bilateral_convention")),
+    source = _rules_source("bilateral_convention_provenance")
+    return _first_case(
+        targets,
+        (
+            _Case(
+                coding.is_null(),
+                "BILATERAL_CONVENTION",
+                "no modelling features for this line; bilateral coding not checked",
+                "score the line with its claim so the same-day lines are known",
+                FEATURES_SOURCE,
+                NOT_CHECKED,
+            ),
+            _Case(
+                (coding != "unilateral") & (convention == "unknown"),
+                "BILATERAL_CONVENTION",
+                pl.format(
+                    "the bilateral convention of {} is not known (no override and too few paid "
+                    "bilateral encounters)",
+                    "payer_id",
+                ),
+                "confirm how this payer pays bilateral 64520 (modifier 50, RT/LT lines or 2 units)",
+                source,
+                NOT_CHECKED,
+            ),
+            _Case(
+                (coding != "unilateral") & ~billed_as_payer_convention(),
                 "BILATERAL_CONVENTION",
                 pl.format(
                     "bilateral 64520 billed as {}; {} pays it as {}",
@@ -588,37 +654,16 @@ def bilateral_edits(targets: pl.DataFrame) -> pl.DataFrame:
                     convention.replace_strict(CONVENTION_WORDS, default=convention),
                 ),
                 fix,
-                _rules_source("bilateral_convention_provenance"),
+                source,
                 FAILED,
             ),
-            _edits(
-                unknown,
-                "BILATERAL_CONVENTION",
-                pl.format(
-                    "the bilateral convention of {} is not known (no override and too few paid "
-                    "bilateral encounters)",
-                    "payer_id",
-                ),
-                "confirm how this payer pays bilateral 64520 (modifier 50, RT/LT lines or 2 units)",
-                _rules_source("bilateral_convention_provenance"),
-                NOT_CHECKED,
-            ),
-            _edits(
-                no_features,
-                "BILATERAL_CONVENTION",
-                pl.lit("no modelling features for this line; bilateral coding not checked"),
-                "score the line with its claim so the same-day lines are known",
-                FEATURES_SOURCE,
-                NOT_CHECKED,
-            ),
-        ]
+        ),
     )
 
 
 def diagnosis_edits(targets: pl.DataFrame) -> pl.DataFrame:
     """A primary diagnosis that does not support 64520 (the ICD-10-CM indication shortlist)."""
     frame = targets.with_columns(primary_dx().alias("_dx"))
-    dx = _dotted_icd10(pl.col("_dx"))
     why = (
         pl.when(~pl.col("dx_primary_valid"))
         .then(pl.lit("is not a billable code of the release"))
@@ -630,50 +675,49 @@ def diagnosis_edits(targets: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("is a metabolic neuropathy, non-covered for nerve blockade (LCD L35457)"))
         .otherwise(pl.lit("is not on the indication shortlist for 64520"))
     )
-    failed = frame.filter(pl.col("_dx").is_not_null() & ~pl.col("dx_primary_is_indication"))
-    missing = frame.filter(pl.col("_dx").is_null())
-    return pl.concat(
-        [
-            _edits(
-                failed,
+    return _first_case(
+        frame,
+        (
+            _Case(
+                pl.col("_dx").is_null(),
                 "DX_NOT_SUPPORTED",
-                pl.format("primary diagnosis {} {}", dx, why),
-                REASONS["DIAGNOSIS"].fix,
-                ICD10CM_SOURCE,
-                FAILED,
-            ),
-            _edits(
-                missing,
-                "DX_NOT_SUPPORTED",
-                pl.lit("the line has no diagnosis code; not checked"),
+                "the line has no diagnosis code; not checked",
                 "add the diagnosis codes that support the block",
                 ICD10CM_SOURCE,
                 NOT_CHECKED,
             ),
-        ]
+            _Case(
+                ~pl.col("dx_primary_is_indication"),
+                "DX_NOT_SUPPORTED",
+                pl.format("primary diagnosis {} {}", _dotted_icd10(pl.col("_dx")), why),
+                REASONS["DIAGNOSIS"].fix,
+                ICD10CM_SOURCE,
+                FAILED,
+            ),
+        ),
     )
 
 
 def prior_auth_edits(targets: pl.DataFrame) -> pl.DataFrame:
     """No authorization number on a 64520 line for a payer that requires one."""
-    without = targets.filter(~prior_auth_present())
-    required = without.filter(pl.col("requires_prior_auth").fill_null(False))
-    unknown = without.filter(pl.col("requires_prior_auth").is_null())
-    return pl.concat(
-        [
-            _edits(
-                required,
+    without = ~prior_auth_present()
+    source = _rules_source("requires_prior_auth_provenance")
+    return _first_case(
+        targets,
+        (
+            _Case(
+                without & pl.col("requires_prior_auth"),
                 "PRIOR_AUTH_MISSING",
                 pl.format(
                     "no prior authorization number; {} requires prior authorization for 64520",
                     "payer_id",
                 ),
                 REASONS["PRIOR_AUTH"].fix,
-                _rules_source("requires_prior_auth_provenance"),
+                source,
                 FAILED,
             ),
-            _edits(
-                unknown,
+            _Case(
+                without & pl.col("requires_prior_auth").is_null(),
                 "PRIOR_AUTH_MISSING",
                 pl.format(
                     "no prior authorization number, and whether {} requires one for 64520 is "
@@ -681,10 +725,10 @@ def prior_auth_edits(targets: pl.DataFrame) -> pl.DataFrame:
                     "payer_id",
                 ),
                 "check the payer's prior-authorization list for 64520 before submitting",
-                _rules_source("requires_prior_auth_provenance"),
+                source,
                 NOT_CHECKED,
             ),
-        ]
+        ),
     )
 
 
@@ -694,17 +738,15 @@ def filing_limit_edits(lines: pl.DataFrame) -> pl.DataFrame:
         (pl.col("filing_limit_days") - pl.col("submission_lag_days")).alias("_left")
     )
     known = pl.col("filing_limit_days").is_not_null()
-    past = frame.filter(known & (pl.col("_left") < 0))
-    soon = frame.filter(known & pl.col("_left").is_between(0, FILING_LIMIT_WARNING_DAYS))
-    unknown = frame.filter(
-        ~known
-        & ~(pl.col("submission_lag_days") <= pl.col("longest_paid_lag_days")).fill_null(False)
+    paid_at_this_lag = (pl.col("submission_lag_days") <= pl.col("longest_paid_lag_days")).fill_null(
+        False
     )
     source = _rules_source("filing_limit_days_provenance")
-    return pl.concat(
-        [
-            _edits(
-                past,
+    return _first_case(
+        frame,
+        (
+            _Case(
+                known & (pl.col("_left") < 0),
                 "FILING_LIMIT",
                 pl.format(
                     "sent {} after service; {}'s filing limit is {} ({} past it)",
@@ -717,8 +759,8 @@ def filing_limit_edits(lines: pl.DataFrame) -> pl.DataFrame:
                 source,
                 FAILED,
             ),
-            _edits(
-                soon,
+            _Case(
+                known & pl.col("_left").is_between(0, FILING_LIMIT_WARNING_DAYS),
                 "FILING_LIMIT_SOON",
                 pl.format(
                     "{} left to file: sent {} after service, {}'s filing limit is {}",
@@ -732,8 +774,8 @@ def filing_limit_edits(lines: pl.DataFrame) -> pl.DataFrame:
                 source,
                 FAILED,
             ),
-            _edits(
-                unknown,
+            _Case(
+                ~known & ~paid_at_this_lag,
                 "FILING_LIMIT",
                 pl.format(
                     "{}'s filing limit is not known{}; sent {} after service",
@@ -752,33 +794,37 @@ def filing_limit_edits(lines: pl.DataFrame) -> pl.DataFrame:
                 source,
                 NOT_CHECKED,
             ),
-        ]
+        ),
     )
 
 
 def documentation_edits(targets: pl.DataFrame) -> pl.DataFrame:
     """No note for the line, or a note that lacks an element reviewers look for."""
-    no_features = targets.filter(pl.col("note_present").is_null())
-    no_note = targets.filter(pl.col("note_present") == False)  # noqa: E712
-    with_note = targets.filter(pl.col("note_present") == True)  # noqa: E712
+    present = pl.col("note_present")
     parts = [
-        _edits(
-            no_features,
-            "DOC_NOTE_MISSING",
-            pl.lit("no modelling features for this line; documentation not checked"),
-            "score the line with its procedure note",
-            FEATURES_SOURCE,
-            NOT_CHECKED,
-        ),
-        _edits(
-            no_note,
-            "DOC_NOTE_MISSING",
-            pl.lit("no procedure note is linked to this line"),
-            REASONS["DOCUMENTATION"].fix,
-            NOTE_SOURCE,
-            FAILED,
-        ),
+        _first_case(
+            targets,
+            (
+                _Case(
+                    present.is_null(),
+                    "DOC_NOTE_MISSING",
+                    "no modelling features for this line; documentation not checked",
+                    "score the line with its procedure note",
+                    FEATURES_SOURCE,
+                    NOT_CHECKED,
+                ),
+                _Case(
+                    ~present,
+                    "DOC_NOTE_MISSING",
+                    "no procedure note is linked to this line",
+                    REASONS["DOCUMENTATION"].fix,
+                    NOTE_SOURCE,
+                    FAILED,
+                ),
+            ),
+        )
     ]
+    with_note = targets.filter(present.fill_null(False))
     # All elements in one pass (a filter per element cost ~0.15 ms each on a one-claim request).
     flags = [pl.when(test.fill_null(False)).then(pl.lit(code)) for code, test, _, _ in DOC_ELEMENTS]
     missing = (
