@@ -611,15 +611,13 @@ def bilateral_edits(targets: pl.DataFrame) -> pl.DataFrame:
     """Bilateral 64520 billed in a style other than the payer's convention."""
     coding = pl.col("bilateral_coding")
     convention = pl.col("bilateral_convention")
-    fix = (
-        pl.when(convention == "units_2")
-        .then(pl.lit("rebill bilateral 64520 as one line with 2 units"))
-        .otherwise(
-            pl.struct(convention.alias("payer_bilateral_convention")).map_elements(
-                lambda row: recommended_fix("BILATERAL_UNITS", row), return_dtype=pl.String
-            )
-        )
-    )
+    # The reasons' fix for the payer's convention, so the export and the edit say the same.
+    fixes = {
+        style: recommended_fix("BILATERAL_UNITS", {"payer_bilateral_convention": style})
+        for style in CONVENTION_WORDS
+    }
+    fixes["units_2"] = "rebill bilateral 64520 as one line with 2 units"
+    fix = convention.replace_strict(fixes, default=REASONS["BILATERAL_UNITS"].fix)
     source = _rules_source("bilateral_convention_provenance")
     return _first_case(
         targets,
