@@ -433,6 +433,8 @@ def create_app(settings: ServiceSettings, loader: ContextLoader = load_scoring_c
             claims = claims_from_fhir(resource)
         except json.JSONDecodeError as exc:
             return _request_error([{"loc": ("body",), "msg": f"not JSON: {exc.msg}"}])
+        except UnicodeDecodeError:
+            return _request_error([{"loc": ("body",), "msg": "not UTF-8 text"}])
         except FhirRequestError as exc:
             return _request_error(exc.errors)
         _count_lines(request, claims.claim_lines)
