@@ -13,8 +13,14 @@ from typing import Any
 import polars as pl
 import pytest
 
+from data_contracts.codes import reference_release
 from data_contracts.payer_rules import PayerRules
-from models.edits import EDIT_DTYPE, FILING_LIMIT_WARNING_DAYS, evaluate_edits
+from models.edits import (
+    EDIT_DTYPE,
+    FILING_LIMIT_WARNING_DAYS,
+    evaluate_edits,
+    reference_sources,
+)
 from models.features.table import build_modelling_table
 from tests.features import feature_frames as staged
 
@@ -377,3 +383,17 @@ def test_response_and_imaging_edits_only_for_repeat_blocks_and_billed_fluoroscop
         ("DOC_MISSING_SAVED_IMAGES", "failed"),
         ("DOC_MISSING_RESPONSE", "failed"),
     ]
+
+
+def test_sources_name_the_release_read_from_the_file_name() -> None:
+    assert reference_release("ncci_ptp_64520_2024q3_prac_and_outpatient.csv") == "2024Q3"
+    assert reference_release("pfs_rvu_2025oct_64520_related.csv") == "2025 Oct"
+    assert reference_release("icd10cm_2026_64520_relevant_extract.csv") == "2026"
+    assert reference_release("modifier_codes.csv") is None
+    assert reference_sources() == {
+        "ncci_ptp": "NCCI PTP 2024Q3",
+        "ncci_mue": "NCCI MUE 2024Q3",
+        "icd10cm_indications": "ICD-10-CM 2026",
+        "modifiers": "CPT/HCPCS modifier list",
+        "fee_schedule": "PFS RVU 2025 Oct",
+    }
