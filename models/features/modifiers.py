@@ -120,9 +120,14 @@ def paid_bilateral_history(target_with_outcomes: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def add_payer_bilateral_convention(target: pl.LazyFrame) -> pl.LazyFrame:
-    """Learn each payer's bilateral style from paid history known before the submission date."""
-    history = paid_bilateral_history(target)
+def add_payer_bilateral_convention(
+    target: pl.LazyFrame, labelled: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
+    """Learn each payer's bilateral style from paid history known before the submission date.
+
+    `labelled`: the lines whose outcomes teach it (default: the target's own).
+    """
+    history = paid_bilateral_history(target if labelled is None else labelled)
     joined = target.sort("submission_date").join_asof(
         history,
         left_on="submission_date",

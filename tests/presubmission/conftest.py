@@ -37,7 +37,7 @@ def _read_all(folder: Path) -> dict[Path, pl.DataFrame]:
     return {p: pl.read_csv(p, infer_schema=False) for p in sorted(folder.glob("*.csv"))}
 
 
-def _pick_held_out(landing: Path, truth: pl.DataFrame) -> list[str]:
+def _pick_held_out(landing: Path, truth: pl.DataFrame, count: int) -> list[str]:
     """Pending 64520 claims of the newest months, including two of one patient when possible."""
     pending = truth.filter(pl.col("is_pending")).get_column("claim_id").unique()
     claims = pl.concat(_read_all(landing / "claims").values())
@@ -53,7 +53,7 @@ def _pick_held_out(landing: Path, truth: pl.DataFrame) -> list[str]:
     )
     twice = candidates.filter(pl.col("patient_id").is_duplicated()).head(2)
     rest = candidates.filter(~pl.col("claim_id").is_in(twice["claim_id"].implode()))
-    picked = pl.concat([twice, rest]).head(HELD_OUT_CLAIMS)
+    picked = pl.concat([twice, rest]).head(count)
     return sorted(picked.get_column("claim_id").to_list())
 
 
@@ -92,7 +92,7 @@ def build_world(root: Path, lines: int = WORLD_LINES, seed: int = WORLD_SEED) ->
     truth_path = root / "truth.parquet"
     generate_world(landing, lines=lines, seed=seed, truth=truth_path, fmt="csv")
     unsent = root / "unsent"
-    held_out = _hold_out_claims(landing, unsent, pl.read_parquet(truth_path))
+    held_out = hold_out_claims(landing, unsent, pl.read_parquet(truth_path))
     settings = ProductSettings(
         landing=landing, warehouse=root / "data" / "warehouse.duckdb", exports=root / "exports"
     )
@@ -115,8 +115,11 @@ def build_world(root: Path, lines: int = WORLD_LINES, seed: int = WORLD_SEED) ->
     return PresubmissionWorld(settings, unsent, tuple(held_out), version)
 
 
-def _hold_out_claims(landing: Path, unsent: Path, truth: pl.DataFrame) -> list[str]:
-    claim_ids = _pick_held_out(landing, truth)
+def hold_out_claims(
+    landing: Path, unsent: Path, truth: pl.DataFrame, count: int = HELD_OUT_CLAIMS
+) -> list[str]:
+    """Pick pending claims of the newest months and move them out of landing into `unsent`."""
+    claim_ids = _pick_held_out(landing, truth, count)
     _hold_out(landing, unsent, claim_ids)
     return claim_ids
 
