@@ -265,6 +265,8 @@ def read_overrides(path: Path) -> pl.DataFrame:
     seen: dict[str, int] = {}
     for row, values in enumerate(raw.iter_rows(named=True), start=1):
         cell = {k: (v or "").strip() for k, v in values.items()}
+        if not any(cell.values()):
+            continue  # a blank line, as spreadsheets leave at the end
         payer = cell["payer_id"]
         if not payer:
             raise _cell_error(path, row, "payer_id", "is blank")

@@ -183,6 +183,17 @@ def test_bad_override_file_names_row_and_column(tmp_path: Path, text: str, messa
         PayerRules.empty().with_overrides(path)
 
 
+def test_spreadsheet_export_with_bom_crlf_and_blank_line(tmp_path: Path) -> None:
+    path = tmp_path / "rules.csv"
+    path.write_bytes(b"\xef\xbb\xbfpayer_id,filing_limit_days\r\nA,90\r\n\r\n")
+    rules = by_payer(PayerRules.empty().with_overrides(path))
+    assert list(rules) == ["A"]
+    assert (rules["A"]["filing_limit_days"], rules["A"]["filing_limit_days_provenance"]) == (
+        90,
+        "override",
+    )
+
+
 def test_missing_file_and_missing_history_columns(tmp_path: Path) -> None:
     with pytest.raises(PayerRulesFileError, match="payer rules file not found"):
         PayerRules.empty().with_overrides(tmp_path / "absent.csv")
