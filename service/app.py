@@ -168,6 +168,10 @@ class GuardMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
+                # Server time (request in to response headers out) for clients and benchmarks.
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                timing = f"app;dur={elapsed_ms:.2f}".encode()
+                message = {**message, "headers": [*message["headers"], (b"server-timing", timing)]}
             await send(message)
 
         refusal = self._refusal(scope)
