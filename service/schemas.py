@@ -179,8 +179,8 @@ class ErrorResponse(BaseModel):
     detail: list[ErrorDetail] | str
 
 
-# Export columns the response carries elsewhere: the reason texts and joined reasons are the
-# `reasons` objects; the model version and scoring time are answered once per response.
+# Export columns the response carries elsewhere: the reason codes (reason_1..3) and sentences are
+# the `reasons` objects; the model version and scoring time are answered once per response.
 EXPORT_COLUMNS_NOT_PER_LINE = frozenset(
     {"reason_1", "reason_2", "reason_3", "model_version", "scored_at"}
 )

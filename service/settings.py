@@ -9,7 +9,6 @@ from pathlib import Path
 TOKEN_ENV = "DENIAL_RISK_API_TOKEN"
 MAX_BODY_ENV = "DENIAL_RISK_API_MAX_BODY_BYTES"
 RELOAD_CHECK_ENV = "DENIAL_RISK_API_RELOAD_SECONDS"
-PAYER_RULES_ENV = "DENIAL_RISK_PAYER_RULES"
 
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 # How often a request may ask the registry whether another champion was promoted (a file read).
@@ -30,18 +29,14 @@ def _env_token() -> str | None:
     return os.environ.get(TOKEN_ENV) or None
 
 
-def _env_payer_rules() -> Path | None:
-    raw = os.environ.get(PAYER_RULES_ENV)
-    return Path(raw) if raw else None
-
-
 @dataclass(frozen=True)
 class ServiceSettings:
     """Warehouse and registry to score against, the API token and the request limits."""
 
     warehouse: Path
     models_dir: Path
-    payer_rules_file: Path | None = field(default_factory=_env_payer_rules)
+    # None: the scoring context reads DENIAL_RISK_PAYER_RULES itself (data_contracts.payer_rules).
+    payer_rules_file: Path | None = None
     token: str | None = field(default_factory=_env_token, repr=False)
     max_body_bytes: int = field(
         default_factory=lambda: _env_int(MAX_BODY_ENV, DEFAULT_MAX_BODY_BYTES)
