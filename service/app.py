@@ -14,6 +14,7 @@ import logging
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -49,6 +50,7 @@ access_logger = logging.getLogger("service.access")
 X12_MEDIA_TYPE = "application/edi-x12"
 JSON_MEDIA_TYPES = ("application/json",)
 PUBLIC_PATHS = frozenset({"/healthz"})
+FHIR_PATH = "/fhir/r4/Claim/$denial-risk"
 
 ContextLoader = Callable[[ServiceSettings], ScoringContext]
 
@@ -152,8 +154,9 @@ def _json_bytes(status: int, body: dict[str, Any]) -> tuple[int, bytes]:
 class GuardMiddleware:
     """Bearer token, body size limit and the access log, as one pure ASGI middleware."""
 
-    def __init__(self, app: Any, settings: ServiceSettings) -> None:
+    def __init__(self, app: Any, settings: ServiceSettings, routes: list[Any]) -> None:
         self.app = app
+        self.routes = routes
         self.token = settings.token
         self.max_body = settings.max_body_bytes
 
@@ -195,8 +198,15 @@ class GuardMiddleware:
                 if not status_holder["started"]:
                     await self._answer(send_tracking, *self._too_large())
             except Exception as exc:
-                # Only the exception's type: its message may quote request values.
-                logger.error("unhandled %s on %s", type(exc).__name__, _route_of(scope))
+                # The type and where it was raised, not the message: it may quote request values.
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                logger.error(
+                    "unhandled %s on %s at %s:%d",
+                    type(exc).__name__,
+                    _route_of(scope, self.routes),
+                    Path(where.filename).name,
+                    where.lineno,
+                )
                 if not status_holder["started"]:
                     await self._answer(
                         send_tracking, *_json_bytes(500, {"detail": "internal error"})
@@ -205,7 +215,7 @@ class GuardMiddleware:
         access_logger.info(
             "%s %s %d %.1fms lines=%s",
             scope["method"],
-            _route_of(scope),
+            _route_of(scope, self.routes),
             status_holder["status"],
             (time.perf_counter() - started) * 1000,
             state.get("line_count", "-"),
@@ -244,10 +254,12 @@ class GuardMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def _route_of(scope: dict) -> str:
-    """The matched route's template (never the raw path, which a client controls)."""
-    route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+def _route_of(scope: dict, routes: list[Any]) -> str:
+    """The matched route's template (never a raw path a client made up)."""
+    route = getattr(scope.get("route"), "path", None)
+    if route is None and any(getattr(r, "path", None) == scope["path"] for r in routes):
+        route = scope["path"]  # refused before routing (401, 413)
+    return route or "unmatched"
 
 
 def _errors_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
@@ -348,7 +360,8 @@ def create_app(settings: ServiceSettings, loader: ContextLoader = load_scoring_c
         "deterministic edits, over JSON, X12 837P or FHIR R4. Synthetic-data product.",
         lifespan=lifespan,
     )
-    app.add_middleware(GuardMiddleware, settings=settings)
+    # The router's own list: routes declared below are in it by the first request.
+    app.add_middleware(GuardMiddleware, settings=settings, routes=app.router.routes)
 
     @app.exception_handler(RequestValidationError)
     async def validation_failed(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -415,7 +428,7 @@ def create_app(settings: ServiceSettings, loader: ContextLoader = load_scoring_c
         return answer
 
     @app.post(
-        "/fhir/r4/Claim/$denial-risk",
+        FHIR_PATH,
         tags=["fhir"],
         responses={
             **ERROR_RESPONSES,
