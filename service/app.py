@@ -323,8 +323,8 @@ def _score_request_body() -> dict[str, Any]:
 def _fhir_request_body() -> dict[str, Any]:
     schema = {
         "type": "object",
-        "description": "a FHIR R4 Claim, or a Bundle whose entries hold Claims "
-        "(and the Patient and Coverage resources they reference)",
+        "description": "a FHIR R4 Claim, or a Bundle whose entries hold Claims (and the "
+        "Patient and Coverage resources they reference) and DocumentReference notes",
         "required": ["resourceType"],
         "properties": {"resourceType": {"type": "string", "enum": ["Claim", "Bundle"]}},
     }
@@ -455,7 +455,7 @@ def create_app(settings: ServiceSettings, loader: ContextLoader = load_scoring_c
         except FhirRequestError as exc:
             return _request_error(exc.errors)
         _count_lines(request, claims.claim_lines)
-        result = await run_in_threadpool(score_unsent, context, claims.claim_lines, None)
+        result = await run_in_threadpool(score_unsent, context, claims.claim_lines, claims.notes)
         return JSONResponse(bundle_for_result(result, claims), media_type=FHIR_MEDIA_TYPE)
 
     def openapi() -> dict[str, Any]:

@@ -18,11 +18,12 @@ import polars as pl
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.detectedissue import DetectedIssue
+from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.riskassessment import RiskAssessment
 from pydantic import ValidationError
 
-from data_contracts.input_contract import CLAIMS, PLAN_TYPES, TARGET_CPT
+from data_contracts.input_contract import CLAIMS, NOTE_TYPES, NOTES, PLAN_TYPES, TARGET_CPT
 from pipelines.sources.x12.claims import PLAN_TYPE_BY_FILING_INDICATOR, plan_type_for
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
@@ -38,6 +39,9 @@ REASON_SYSTEM = "urn:denial-risk:reason"
 EXPECTED_LOSS_URL = "urn:denial-risk:expected-loss-usd"
 MAX_MODIFIERS = 4
 
+LOINC_SYSTEM = "http://loinc.org"
+# LOINC document types → contract note types (procedure note, H&P, progress note).
+NOTE_TYPE_BY_LOINC = {"28570-0": "procedure", "34117-2": "history_physical", "11506-3": "follow_up"}
 GENDER_TO_SEX = {"male": "M", "female": "F", "other": "U", "unknown": "U"}
 # risk_band (by expected loss) → risk-probability code of the closest meaning.
 BAND_TO_RISK = {"low": "low", "medium": "moderate", "high": "high"}
@@ -95,10 +99,11 @@ class ItemOrigin:
 
 @dataclass(frozen=True)
 class FhirClaims:
-    """Contract rows (strings, `source_row` = position among all items) and their origins."""
+    """Contract rows (strings, `source_row` = position among all items), origins, and notes."""
 
     claim_lines: pl.DataFrame
     origins: dict[tuple[str, int], ItemOrigin]
+    notes: pl.DataFrame | None = None
 
 
 def _fail(loc: tuple[Any, ...], msg: str) -> FhirRequestError:
@@ -320,12 +325,62 @@ def _bundle_resources(bundle: Bundle) -> dict[str, Any]:
     return index
 
 
+def _note_type(document: DocumentReference) -> str | None:
+    codings = getattr(document.type, "coding", None) or []
+    for coding in codings:
+        code = (coding.code or "").strip()
+        if code.lower() in NOTE_TYPES:
+            return code.lower()
+        if code in NOTE_TYPE_BY_LOINC:
+            return NOTE_TYPE_BY_LOINC[code]
+    return "other" if codings else None
+
+
+def _note_row(
+    document: DocumentReference, resolver: _Resolver, loc: tuple[Any, ...]
+) -> dict[str, str | None]:
+    note_id = next((i.value for i in document.identifier or [] if i.value), None)
+    note_id = note_id or (document.masterIdentifier.value if document.masterIdentifier else None)
+    subject = document.subject
+    patient = None
+    if subject is not None and (subject.reference or "").startswith("#"):
+        patient = next((r for r in document.contained or [] if r.id == subject.reference[1:]), None)
+    elif subject is not None:
+        patient = resolver.bundle.get(subject.reference or "")
+    context = document.context
+    encounter = (context.encounter or [None])[0] if context is not None else None
+    text = None
+    attachment = document.content[0].attachment if document.content else None
+    if attachment is not None and attachment.data is not None:
+        try:
+            text = attachment.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _fail(loc + ("content", 0, "attachment", "data"), "not UTF-8 text") from exc
+    note_date = document.date or (context.period.start if context and context.period else None)
+    return {
+        "note_id": note_id or document.id,
+        "patient_id": _identifier_value(subject, patient),
+        "encounter_id": _reference_id(encounter),
+        "note_date": _text(note_date),
+        "note_type": _note_type(document),
+        "text": text,
+    }
+
+
+def _string_frame(rows: list[dict[str, str | None]], names: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {name: [row.get(name) for row in rows] for name in names},
+        schema={name: pl.String for name in names},
+    ).with_columns(pl.int_range(1, len(rows) + 1, dtype=pl.Int64).alias("source_row"))
+
+
 def claims_from_fhir(resource: Any) -> FhirClaims:
     """A FHIR Claim or Bundle (JSON-decoded) as contract claim rows plus each item's origin."""
     if not isinstance(resource, dict):
         raise _fail(("body",), "expected a JSON object (a FHIR Claim or Bundle)")
     kind = resource.get("resourceType")
     claims: list[tuple[Claim, tuple[Any, ...], str | None]] = []
+    documents: list[tuple[DocumentReference, tuple[Any, ...]]] = []
     if kind == "Claim":
         try:
             claim = Claim.model_validate(resource)
@@ -340,6 +395,11 @@ def claims_from_fhir(resource: Any) -> FhirClaims:
             raise _validation_errors(exc, ()) from exc
         resolver = _Resolver(_bundle_resources(bundle))
         for index, entry in enumerate(bundle.entry or []):
+            if (
+                entry.resource is not None
+                and entry.resource.get_resource_type() == "DocumentReference"
+            ):
+                documents.append((entry.resource, ("entry", index, "resource")))
             if entry.resource is not None and entry.resource.get_resource_type() == "Claim":
                 reference = entry.fullUrl or (
                     f"Claim/{entry.resource.id}" if entry.resource.id else None
@@ -361,12 +421,12 @@ def claims_from_fhir(resource: Any) -> FhirClaims:
             rows.append(row)
     if not rows:
         raise _fail(claims[0][1] + ("item",), "no Claim item to score")
-    names = [spec.name for spec in CLAIMS]
-    frame = pl.DataFrame(
-        {name: [row.get(name) for row in rows] for name in names},
-        schema={name: pl.String for name in names},
-    ).with_columns(pl.int_range(1, len(rows) + 1, dtype=pl.Int64).alias("source_row"))
-    return FhirClaims(claim_lines=frame, origins=origins)
+    notes = [_note_row(document, resolver, loc) for document, loc in documents]
+    return FhirClaims(
+        claim_lines=_string_frame(rows, [spec.name for spec in CLAIMS]),
+        origins=origins,
+        notes=_string_frame(notes, [spec.name for spec in NOTES]) if notes else None,
+    )
 
 
 def _basis(origin: ItemOrigin | None, claim_id: str, line_number: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from typing import Any
@@ -116,8 +117,40 @@ def claim_resource(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return claim
 
 
-def claims_bundle(claims: pl.DataFrame) -> dict[str, Any]:
-    """A Bundle (collection) holding one Claim per claim_id of the contract rows."""
+NOTE_LOINC = {"procedure": "28570-0", "history_physical": "34117-2", "follow_up": "11506-3"}
+
+
+def note_resource(row: dict[str, Any]) -> dict[str, Any]:
+    """One contract note row as a DocumentReference with the text as a plain-text attachment."""
+    note_type = row["note_type"]
+    coding = (
+        {"system": "http://loinc.org", "code": NOTE_LOINC[note_type]}
+        if note_type in NOTE_LOINC
+        else {"code": note_type}
+    )
+    document: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "identifier": [{"value": row["note_id"]}],
+        "status": "current",
+        "type": {"coding": [coding]},
+        "subject": {"identifier": {"value": row["patient_id"]}},
+        "date": f"{row['note_date']}T12:00:00Z",
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "text/plain",
+                    "data": base64.b64encode(row["text"].encode()).decode(),
+                }
+            }
+        ],
+    }
+    if row["encounter_id"]:
+        document["context"] = {"encounter": [{"identifier": {"value": row["encounter_id"]}}]}
+    return document
+
+
+def claims_bundle(claims: pl.DataFrame, notes: pl.DataFrame | None = None) -> dict[str, Any]:
+    """A Bundle (collection): one Claim per claim_id of the rows, one DocumentReference per note."""
     entries = []
     for claim_id in claims.get_column("claim_id").unique(maintain_order=True).to_list():
         rows = claims.filter(pl.col("claim_id") == claim_id).sort(
@@ -128,6 +161,13 @@ def claims_bundle(claims: pl.DataFrame) -> dict[str, Any]:
             {
                 "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, claim_id)}",
                 "resource": resource,
+            }
+        )
+    for row in [] if notes is None else notes.to_dicts():
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, row['note_id'])}",
+                "resource": note_resource(row),
             }
         )
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}

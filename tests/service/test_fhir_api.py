@@ -164,3 +164,32 @@ def test_bundle_entry_errors_name_the_entry(client, planted):
     assert response.status_code == 422
     fields = [d["field"] for d in response.json()["detail"]]
     assert any(f.startswith("entry[1].resource.item[0].quantity") for f in fields), fields
+
+
+def test_notes_as_document_references_map_and_score_like_json_notes(client, unsent):
+    claims, notes = unsent
+    assert notes is not None and notes.height
+    bundle = claims_bundle(claims, notes)
+    mapped = claims_from_fhir(bundle).notes
+    columns = [c for c in notes.columns]
+    assert mapped.select(columns).sort("note_id").to_dicts() == notes.sort("note_id").to_dicts()
+    as_fhir = client.post(ROUTE, json=bundle, headers=FHIR_JSON)
+    as_json = client.post(
+        "/v1/score", json={"claim_lines": claims.to_dicts(), "notes": notes.to_dicts()}
+    )
+    without_notes = client.post("/v1/score", json={"claim_lines": claims.to_dicts()})
+    assert as_fhir.status_code == as_json.status_code == without_notes.status_code == 200
+    expected = {
+        (r["claim_id"], r["line_number"]): r["denial_probability"] for r in as_json.json()["lines"]
+    }
+    bare = {
+        (r["claim_id"], r["line_number"]): r["denial_probability"]
+        for r in without_notes.json()["lines"]
+    }
+    assert expected != bare, "the notes changed no score: the test would not see them dropped"
+    got = {}
+    for assessment in _resources(Bundle.model_validate(as_fhir.json()), "RiskAssessment"):
+        claim_id, line_number = assessment.identifier[0].value.rsplit("/", 1)
+        got[(claim_id, int(line_number))] = float(assessment.prediction[0].probabilityDecimal)
+    assert got.keys() == expected.keys()
+    assert all(abs(got[k] - expected[k]) <= 1e-6 for k in expected)
