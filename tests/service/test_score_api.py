@@ -179,21 +179,66 @@ def test_healthz_needs_no_token_and_names_the_champion(service_url, service_worl
     }
 
 
-def test_new_champion_is_served_without_restart(service_world, tmp_path):
-    from conftest import served, service_settings, world_fixtures
-
+def _promote_copy_of_champion(models_dir) -> str:
+    """Register the champion again under a new version and promote it (as a daily run would)."""
     from models.registry import load_champion, record_decision, save_model
     from models.train import new_version
 
+    artifact = load_champion(models_dir)
+    artifact.version = new_version(datetime.now(UTC))
+    save_model(artifact, models_dir, calibration_png=False)
+    record_decision(models_dir, artifact.version, True, "test promotion", {})
+    return artifact.version
+
+
+def _wait_for_version(url: str, version: str) -> None:
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{url}/healthz").json()["model_version"] != version:
+        assert time.monotonic() < deadline, "the new champion was never loaded"
+        time.sleep(0.2)
+
+
+def test_new_champion_is_served_without_restart_and_in_flight_requests_keep_theirs(
+    service_world, unsent, tmp_path
+):
+    import json
+    import threading
+
+    from conftest import served, service_settings, world_fixtures
+
+    claims, _ = unsent
     world = world_fixtures.copy_world(service_world, tmp_path / "world")
+    body = json.dumps({"claim_lines": claims.to_dicts()}).encode()
+    release = threading.Event()
+    answers: list[httpx.Response] = []
+
+    def slow_body():
+        yield body[:100]
+        release.wait(timeout=120)
+        yield body[100:]
+
     with served(service_settings(world, reload_check_seconds=0.0)) as url:
         assert httpx.get(f"{url}/healthz").json()["model_version"] == world.champion_version
-        artifact = load_champion(world.settings.models)
-        artifact.version = new_version(datetime.now(UTC))
-        save_model(artifact, world.settings.models, calibration_png=False)
-        record_decision(world.settings.models, artifact.version, True, "test promotion", {})
-        deadline = time.monotonic() + 60
-        while httpx.get(f"{url}/healthz").json()["model_version"] != artifact.version:
-            assert time.monotonic() < deadline, "the new champion was never loaded"
-            time.sleep(0.2)
-        assert httpx.get(f"{url}/v1/model").json()["model_version"] == artifact.version
+        in_flight = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{url}/v1/score",
+                    content=slow_body(),
+                    headers={"Content-Type": "application/json"},
+                    timeout=120,
+                )
+            )
+        )
+        in_flight.start()
+        time.sleep(1.0)  # the request is routed and holds its context while its body trickles in
+        new = _promote_copy_of_champion(world.settings.models)
+        _wait_for_version(url, new)
+        release.set()
+        in_flight.join(timeout=120)
+        assert answers[0].status_code == 200, answers[0].text
+        assert answers[0].json()["model_version"] == world.champion_version
+        assert httpx.get(f"{url}/v1/model").json()["model_version"] == new
+        fresh = httpx.post(
+            f"{url}/v1/score", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert fresh.json()["model_version"] == new
