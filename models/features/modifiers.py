@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from data_contracts.codes import NCCI_BYPASS_MODIFIERS, fee_schedule, mue_limits
+from models.features.history_tables import history_table
 
 MODIFIER_COLUMNS = ("modifier_1", "modifier_2", "modifier_3", "modifier_4")
 DISTINCT_PROCEDURE_MODIFIERS = NCCI_BYPASS_MODIFIERS
@@ -127,7 +128,10 @@ def add_payer_bilateral_convention(
 
     `labelled`: the lines whose outcomes teach it (default: the target's own).
     """
-    history = paid_bilateral_history(target if labelled is None else labelled)
+    history = history_table(
+        "payer_bilateral_convention",
+        lambda: paid_bilateral_history(target if labelled is None else labelled),
+    )
     joined = target.sort("submission_date").join_asof(
         history,
         left_on="submission_date",

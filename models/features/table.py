@@ -28,6 +28,7 @@ from models.features.history import (
     cumulative_by,
     join_known_before,
 )
+from models.features.history_tables import history_table
 from models.features.modifiers import (
     MODIFIER_COLUMNS,
     add_payer_bilateral_convention,
@@ -142,10 +143,16 @@ def add_expected_payment(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -> pl.
         (pl.col("cpt_code") == TARGET_CPT) & pl.col("status").is_in(["paid", "patient_liability"])
     )
     sums = {"_pay_n": pl.lit(1.0), "_pay_sum": pl.col("paid_amount").fill_null(0.0)}
-    overall = cumulative_by(paid, [], pl.col("known_at"), sums).rename(
-        {"_pay_n": "_gpay_n", "_pay_sum": "_gpay_sum"}
+    overall = history_table(
+        "expected_payment:overall",
+        lambda: cumulative_by(paid, [], pl.col("known_at"), sums).rename(
+            {"_pay_n": "_gpay_n", "_pay_sum": "_gpay_sum"}
+        ),
     )
-    per_payer = cumulative_by(paid, ["payer_id"], pl.col("known_at"), sums)
+    per_payer = history_table(
+        "expected_payment:per_payer",
+        lambda: cumulative_by(paid, ["payer_id"], pl.col("known_at"), sums),
+    )
     joined = join_known_before(
         join_known_before(target, overall, [], pl.col("submission_date")),
         per_payer,

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
+from models.features.history_tables import reuse_history_tables
 from models.features.table import (
     CLAIM_LINE_COLUMNS,
     NOTE_COLUMNS,
@@ -72,6 +73,8 @@ class HistoryState:
     labelled_at: dict[str, pl.DataFrame]
     labelled_latest_by_patient: dict[Any, date]
     labelled_latest_by_encounter: dict[Any, date]
+    # The payer-, provider- and patient-level point-in-time tables (history only), built once.
+    tables: dict[str, pl.DataFrame]
 
     @classmethod
     def build(
@@ -95,7 +98,7 @@ class HistoryState:
             .join(outcome_columns.select(*LINE_KEY, "status"), on=LINE_KEY)
             .filter(pl.col("status") != "pending")
         )
-        return cls(
+        state = cls(
             lines=lines,
             outcomes=outcomes,
             notes=notes,
@@ -110,7 +113,11 @@ class HistoryState:
             labelled_at=labelled_at,
             labelled_latest_by_patient=_latest(labelled, "patient_key"),
             labelled_latest_by_encounter=_latest(labelled, "encounter_id"),
+            tables={},
         )
+        # Warm the tables with a request of no lines: they depend on history only.
+        state.run_request_steps(prepared.head(0), notes.head(0))
+        return state
 
     def summary(self) -> dict[str, Any]:
         """Sizes and the newest submission date of the history (no identifiers)."""
@@ -194,12 +201,26 @@ class HistoryState:
             )
             history_notes = pl.concat([history_notes, others])
         request_prepared = prepare_claim_lines(request.lazy()).collect()
-        all_lines = pl.concat([history_lines, request_prepared]).lazy()
-        all_notes = pl.concat([history_notes, notes]).lazy()
-        steps = modelling_steps(all_lines, self.adjudicated.lazy(), all_notes)
+        all_lines = pl.concat([history_lines, request_prepared])
+        return finish_table(
+            self.run_request_steps(
+                request_prepared, pl.concat([history_notes, notes]), all_lines=all_lines
+            )
+        )
+
+    def run_request_steps(
+        self,
+        request_prepared: pl.DataFrame,
+        notes: pl.DataFrame,
+        all_lines: pl.DataFrame | None = None,
+    ) -> pl.LazyFrame:
+        """The daily run's steps on the request's lines with the kept history and tables."""
+        lines = request_prepared if all_lines is None else all_lines
+        steps = modelling_steps(lines.lazy(), self.adjudicated.lazy(), notes.lazy())
         target = target_lines(request_prepared.lazy(), self.outcome_columns.head(0).lazy())
         labelled = {name: frame.lazy() for name, frame in self.labelled_at.items()}
-        return finish_table(run_steps(target, steps, labelled_at=labelled))
+        with reuse_history_tables(self.tables):
+            return run_steps(target, steps, labelled_at=labelled)
 
     def rebuilt_features(self, request: pl.DataFrame, notes: pl.DataFrame) -> pl.DataFrame:
         """The exact slow path: the whole modelling table over history plus request."""
