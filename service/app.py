@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import polars as pl
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,7 +69,7 @@ class ContextHolder:
         self._loader = loader
         self._interval = settings.reload_check_seconds
         self._lock = threading.Lock()
-        self._context: Any = None
+        self._context: ScoringContext | None = None
         self._problem = "not loaded yet"
         self._checked_at = 0.0
         self._reloading = False
@@ -77,10 +78,13 @@ class ContextHolder:
         """Load (or reload) now; a missing champion leaves the previous context in place."""
         try:
             fresh = self._loader(self._settings)
-        except NoChampionError as exc:
+        except (NoChampionError, duckdb.Error) as exc:
+            # No champion yet, or the warehouse locked by a writer: retried at the next check.
+            problem = str(exc) if isinstance(exc, NoChampionError) else "the warehouse is busy"
             with self._lock:
-                self._problem = str(exc)
-            logger.warning("no champion to serve: %s", exc)
+                changed, self._problem = problem != self._problem, problem
+            if changed:
+                logger.warning("no scoring context loaded: %s", problem)
             return
         with self._lock:
             previous = self._context
@@ -89,7 +93,7 @@ class ContextHolder:
         if previous is None or previous.model_version != fresh.model_version:
             logger.info("serving champion %s", fresh.model_version)
 
-    def current(self) -> Any:
+    def current(self) -> ScoringContext | None:
         """The context to answer one request with; starts a background reload when one is due."""
         now = time.monotonic()
         with self._lock:
@@ -105,7 +109,7 @@ class ContextHolder:
     def problem(self) -> str:
         return self._problem
 
-    def _champion_changed(self, context: Any) -> bool:
+    def _champion_changed(self, context: ScoringContext) -> bool:
         try:
             return bool(context.champion_changed())
         except (OSError, ValueError) as exc:

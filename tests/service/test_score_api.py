@@ -242,3 +242,22 @@ def test_new_champion_is_served_without_restart_and_in_flight_requests_keep_thei
             f"{url}/v1/score", content=body, headers={"Content-Type": "application/json"}
         )
         assert fresh.json()["model_version"] == new
+
+
+def test_busy_warehouse_at_start_is_retried_until_it_loads(service_world, tmp_path):
+    import duckdb
+    from conftest import served, service_settings, world_fixtures
+
+    world = world_fixtures.copy_world(service_world, tmp_path / "world")
+    writer = duckdb.connect(str(world.settings.warehouse))
+    try:
+        with served(service_settings(world, reload_check_seconds=0.0)) as url:
+            health = httpx.get(f"{url}/healthz").json()
+            assert health["champion_loaded"] is False
+            refused = httpx.post(f"{url}/v1/score", json={"claim_lines": [{}]})
+            assert refused.status_code == 503
+            assert "busy" in refused.json()["detail"]
+            writer.close()
+            _wait_for_version(url, world.champion_version)
+    finally:
+        writer.close()
