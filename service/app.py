@@ -347,12 +347,12 @@ def _schemas_of(models: list[type[BaseModel]]) -> dict[str, Any]:
     return schemas
 
 
-def create_app(settings: ServiceSettings, loader: ContextLoader = load_scoring_context) -> FastAPI:
+def create_app(settings: ServiceSettings) -> FastAPI:
     """The service app; the scoring context is loaded when the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        holder = ContextHolder(settings, loader)
+        holder = ContextHolder(settings, load_scoring_context)
         holder.load()
         app.state.holder = holder
         yield
