@@ -62,8 +62,8 @@ class HistoryState:
     lines: pl.DataFrame
     outcomes: pl.DataFrame
     notes: pl.DataFrame
-    claim_keys: pl.DataFrame
-    note_ids: pl.DataFrame
+    claim_keys: frozenset[tuple[str, int]]  # (claim_id, line_number) loaded
+    note_ids: frozenset[tuple[str]]
     lines_by_patient: pl.DataFrame  # staged claim lines sorted by patient_key
     line_slices: dict[Any, tuple[int, int]]
     notes_by_patient: pl.DataFrame  # notes sorted by patient_key
@@ -102,8 +102,9 @@ class HistoryState:
             lines=lines,
             outcomes=outcomes,
             notes=notes,
-            claim_keys=lines.select(LINE_KEY).with_columns(pl.col("line_number").cast(pl.Int64)),
-            note_ids=notes.select("note_id"),
+            # Sets: a request's keys are probed in microseconds, not by a join over every line.
+            claim_keys=frozenset(lines.select(LINE_KEY).iter_rows()),
+            note_ids=frozenset(notes.select("note_id").iter_rows()),
             lines_by_patient=lines_by_patient,
             line_slices=_slices(lines_by_patient, "patient_key"),
             notes_by_patient=notes_by_patient,

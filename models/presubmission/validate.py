@@ -7,8 +7,10 @@ and a row accepted here is staged with the same values (patient ids hashed with 
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -103,43 +105,35 @@ def _typed_sql(folder: str) -> str:
     return f"SELECT {select} FROM ({passing}) r JOIN {keys} USING (patient_id) ORDER BY source_row"
 
 
-def _duplicate_rows(checked: pl.DataFrame, folder: str, taken: pl.DataFrame | None) -> pl.Series:
+def _duplicate_rows(
+    checked: pl.DataFrame, folder: str, taken: Container[tuple[Any, ...]]
+) -> pl.Series:
     """Passing rows whose key is already loaded, or seen earlier in the request (first wins)."""
     keys = list(UNIQUE_KEYS[folder])
     frame = checked.select(
-        pl.int_range(pl.len()).alias("_i"),
         *(
             pl.col(k).cast(pl.Int64, strict=False) if k == "line_number" else pl.col(k)
             for k in keys
         ),
         pl.col("rule_index").is_null().alias("_passing"),
     )
-    frame = frame.with_columns(
-        (pl.col("_passing") & (pl.int_range(pl.len()).over([*keys, "_passing"]) > 0)).alias("_dup")
-    )
-    if taken is not None and taken.height:
-        loaded = taken.select(
-            *(pl.col(k).cast(pl.Int64) if k == "line_number" else pl.col(k) for k in keys)
-        ).with_columns(pl.lit(True).alias("_taken"))
-        frame = (
-            frame.join(loaded, on=keys, how="left")
-            .sort("_i")
-            .with_columns(
-                (pl.col("_dup") | (pl.col("_passing") & pl.col("_taken").fill_null(False))).alias(
-                    "_dup"
-                )
-            )
-        )
-    return frame.get_column("_dup")
+    earlier = frame.select(
+        pl.col("_passing") & (pl.int_range(pl.len()).over([*keys, "_passing"]) > 0)
+    ).to_series()
+    passing = frame.get_column("_passing").to_list()
+    loaded = [
+        ok and key in taken for ok, key in zip(passing, frame.select(keys).iter_rows(), strict=True)
+    ]
+    return earlier | pl.Series(loaded, dtype=pl.Boolean)
 
 
 def check_rows(
     con: duckdb.DuckDBPyConnection,
     rows: pl.DataFrame,
     folder: str,
-    taken: pl.DataFrame | None = None,
+    taken: Container[tuple[Any, ...]] = frozenset(),
 ) -> CheckedRows:
-    """Row rules, duplicate keys (against `taken`, e.g. loaded keys) and typing of request rows.
+    """Row rules, duplicate keys (against `taken`: loaded key tuples) and typing of request rows.
 
     `rows` come from `as_text_rows`; `con` is a cursor of a database made by
     `prepare_rule_database`.
