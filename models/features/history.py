@@ -174,7 +174,11 @@ def add_patient_prior_denials(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -
             {"_denials": pl.col("denied").cast(pl.Int32)},
         ),
     )
-    joined = join_known_before(target, table, ["patient_key"], pl.col("submission_date"))
+    # Only the target's patients can match; the semi join keeps the table's time order.
+    mine = table.join(
+        target.select("patient_key").unique(), on="patient_key", how="semi", maintain_order="left"
+    )
+    joined = join_known_before(target, mine, ["patient_key"], pl.col("submission_date"))
     return joined.with_columns(
         pl.col("_denials").fill_null(0).cast(pl.Int32).alias("patient_prior_denials")
     ).drop("_denials")
