@@ -4,7 +4,9 @@ Features come from the daily run's own steps (`models.features.table.modelling_s
 request line gets exactly the values the daily run gives it once loaded. At load the history is
 run through the steps once and each payer-level step's labelled lines are kept; a request then
 runs the steps on its own lines with only its patients' history (claim lines and notes) plus the
-kept labelled lines and the adjudicated lines, instead of rebuilding the whole table.
+kept labelled lines and the adjudicated lines, instead of rebuilding the whole table. The payer-,
+provider- and patient-level point-in-time tables depend on history only: they are built once
+(`models.features.history_tables.reuse_history_tables`) and reused by every request.
 
 That shortcut is exact while the request cannot change a labelled history line's features: its
 lines and notes are dated after every labelled line of the same patients (and encounters). A
