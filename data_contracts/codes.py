@@ -8,12 +8,28 @@ holding files of the same names and columns.
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from pathlib import Path
 
 import polars as pl
 
 SHIPPED_REFERENCE_DIR = Path(__file__).parent / "reference"
+
+NCCI_PTP_FILE = "ncci_ptp_64520_2024q3_prac_and_outpatient.csv"
+NCCI_MUE_FILE = "ncci_mue_practitioner_2024q3_extract.csv"
+ICD10CM_INDICATIONS_FILE = "icd10cm_2026_64520_relevant_extract.csv"
+MODIFIER_CODES_FILE = "modifier_codes.csv"
+FEE_SCHEDULE_FILE = "pfs_rvu_2025oct_64520_related.csv"
+
+# Modifiers that bypass an NCCI PTP pair with modifier indicator 1 (distinct procedural service;
+# domain cpt-64520.md §2d). 25 bypasses a pair only on an E/M line.
+NCCI_BYPASS_MODIFIERS = ("59", "XE", "XP", "XS", "XU")
+NCCI_EM_BYPASS_MODIFIER = "25"
+# CARC 29 "The time limit for filing has expired" (domain §5).
+TIMELY_FILING_CARC = "29"
+# CARC 197 "Precertification/authorization/notification/pre-treatment absent" (domain §5).
+MISSING_AUTH_CARC = "197"
 
 
 def reference_dir() -> Path:
@@ -24,6 +40,30 @@ def reference_file(name: str) -> Path:
     """A reference file from the configured folder, falling back to the shipped copy."""
     override = reference_dir() / name
     return override if override.exists() else SHIPPED_REFERENCE_DIR / name
+
+
+def reference_release(file_name: str) -> str | None:
+    """The quarter or year a reference file is for, read from its name (`2024q3` -> `2024Q3`)."""
+    quarter = re.search(r"(\d{4})q([1-4])", file_name, re.IGNORECASE)
+    if quarter:
+        return f"{quarter.group(1)}Q{quarter.group(2)}"
+    month = re.search(r"(\d{4})(jan|apr|jul|oct)", file_name, re.IGNORECASE)
+    if month:
+        return f"{month.group(1)} {month.group(2).capitalize()}"
+    year = re.search(r"(?<!\d)(20\d{2})(?!\d)", file_name)
+    return year.group(1) if year else None
+
+
+def reference_source(label: str, file_name: str) -> str:
+    """How an edit names its reference table: label and release, e.g. `NCCI PTP 2024Q3`."""
+    release = reference_release(file_name)
+    return f"{label} {release}" if release else label
+
+
+def carc_denial_category(carc: str) -> str | None:
+    """The shipped denial category of one CARC (None when the map does not list it)."""
+    frame = carc_denial_categories().filter(pl.col("adj_code") == carc)
+    return frame["denial_category"][0] if frame.height else None
 
 
 def normalize_icd10(code: str) -> str:
@@ -46,15 +86,13 @@ def icd10cm_codes() -> frozenset[str]:
 @cache
 def sympathetic_block_indications() -> pl.DataFrame:
     """Clinical shortlist of indications for a sympathetic block (not a payer coverage list)."""
-    frame = pl.read_csv(
-        reference_file("icd10cm_2026_64520_relevant_extract.csv"), infer_schema=False
-    )
+    frame = pl.read_csv(reference_file(ICD10CM_INDICATIONS_FILE), infer_schema=False)
     return frame.with_columns(normalized_icd10(pl.col("code")))
 
 
 @cache
 def modifier_codes() -> frozenset[str]:
-    frame = pl.read_csv(reference_file("modifier_codes.csv"), infer_schema=False)
+    frame = pl.read_csv(reference_file(MODIFIER_CODES_FILE), infer_schema=False)
     return frozenset(frame["modifier"].str.strip_chars().str.to_uppercase())
 
 
@@ -98,7 +136,7 @@ def carc_denial_categories() -> pl.DataFrame:
 def ncci_ptp_pairs() -> pl.DataFrame:
     """NCCI procedure-to-procedure pairs involving 64520 (practitioner and outpatient tables)."""
     return pl.read_csv(
-        reference_file("ncci_ptp_64520_2024q3_prac_and_outpatient.csv"),
+        reference_file(NCCI_PTP_FILE),
         infer_schema=False,
     ).with_columns(
         pl.col("deletion_date").str.to_date("%Y-%m-%d"),
@@ -110,7 +148,7 @@ def ncci_ptp_pairs() -> pl.DataFrame:
 def mue_limits() -> pl.DataFrame:
     """Medically Unlikely Edits: units per day and adjudication indicator, practitioner table."""
     return pl.read_csv(
-        reference_file("ncci_mue_practitioner_2024q3_extract.csv"),
+        reference_file(NCCI_MUE_FILE),
         schema_overrides={"hcpcs_code": pl.String, "mue_units": pl.Int32, "mue_mai": pl.Int8},
     )
 
@@ -118,7 +156,7 @@ def mue_limits() -> pl.DataFrame:
 @cache
 def fee_schedule() -> pl.DataFrame:
     """Physician fee schedule rows (RVUs, PC/TC, bilateral and multiple-procedure indicators)."""
-    return pl.read_csv(reference_file("pfs_rvu_2025oct_64520_related.csv"), infer_schema=False)
+    return pl.read_csv(reference_file(FEE_SCHEDULE_FILE), infer_schema=False)
 
 
 @cache

@@ -130,6 +130,10 @@ def _write_atomic(path: Path, chunks: Iterable[bytes]) -> str:
     return digest.hexdigest()
 
 
+# The same atomic writer for every product file beside the exports (pre-submission results too).
+write_atomic = _write_atomic
+
+
 def _csv_chunks(batches: Iterable[pl.DataFrame], counter: list[int]) -> Iterable[bytes]:
     header_done = False
     for batch in batches:

@@ -45,12 +45,20 @@ def score(artifact: ModelArtifact, frame: pl.DataFrame) -> np.ndarray:
 
 
 def score_lines(
-    artifact: ModelArtifact, frame: pl.DataFrame, scored_at: datetime | None = None
+    artifact: ModelArtifact,
+    frame: pl.DataFrame,
+    scored_at: datetime | None = None,
+    groups: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Export rows for the lines: probability, expected loss, band, top-3 reasons and the fix."""
+    """Export rows for the lines: probability, expected loss, band, top-3 reasons and the fix.
+
+    `groups`: the lines' `top_reason_groups`, when the caller has them already.
+    """
     at = (scored_at or datetime.now(UTC)).replace(microsecond=0)
     probability = score(artifact, frame)
-    reasons = reason_columns(frame, top_reason_groups(artifact, frame))
+    if groups is None:
+        groups = top_reason_groups(artifact, frame)
+    reasons = reason_columns(frame, groups)
     scored = pl.concat(
         [
             frame.select(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -290,6 +291,29 @@ def dashboard(
 
 
 @app.command()
+def serve(
+    warehouse: WarehouseOpt = None,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (beyond loopback needs a token)")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8060,
+) -> None:
+    """Serve the pre-submission check over HTTP and FHIR (env DENIAL_RISK_API_TOKEN: bearer token)."""
+    from service.app import serve as serve_api
+    from service.security import InsecureBindError
+    from service.settings import ServiceSettings
+
+    settings = _settings(None, warehouse, None)
+    try:
+        serve_api(
+            ServiceSettings(warehouse=settings.warehouse, models_dir=settings.models), host, port
+        )
+    except InsecureBindError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
 def demo(
     lines: Annotated[
         int, typer.Option(help="Claim lines to generate when data/landing is absent")
@@ -347,6 +371,83 @@ def _evaluate_against_truth(settings: ProductSettings, truth: Path) -> None:
     for t in target_results({r["scorer"]: r for r in table.to_dicts()}):
         targets.add_row(t["target"], t["measured"], "yes" if t["met"] else "NO")
     console.print(targets)
+
+
+# `denial-risk score` exit codes (README "Check claims before they go out").
+SCORE_OK = 0
+SCORE_SOME_REJECTED = 1
+SCORE_CANNOT_RUN = 2
+
+
+@app.command()
+def score(
+    input: Annotated[Path, typer.Option("--input", help="Folder with claims/ and optional notes/")],
+    warehouse: WarehouseOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder [default: the exports folder]")
+    ] = None,
+) -> None:
+    """Check unsent claims before they go out: denial risk, reasons and edits (nothing is loaded).
+
+    Exit 0 when every row was scored, 1 when some rows were rejected (the rest are scored and
+    written), 2 when nothing could be scored (no claim files, an unreadable file, no champion).
+    """
+    from models.presubmission import NoChampionError, ScoringContext
+    from pipelines.presubmission import RequestFolderError, score_folder
+
+    settings = _settings(None, warehouse, None)
+    if not input.is_dir():
+        console.print(f"[red]Input folder {input} does not exist.[/red]")
+        raise typer.Exit(SCORE_CANNOT_RUN)
+    try:
+        context = ScoringContext.load(settings.warehouse, settings.models)
+        written = score_folder(context, input, out or settings.exports)
+    except (NoChampionError, RequestFolderError) as error:
+        console.print(f"[red]Cannot score {input}:[/red] {error}")
+        raise typer.Exit(SCORE_CANNOT_RUN) from error
+    _print_score_summary(written)
+    raise typer.Exit(SCORE_SOME_REJECTED if written.rejected_rows else SCORE_OK)
+
+
+def _print_score_summary(written) -> None:
+    result = written.result
+    lines = result.lines
+    console.print(
+        f"Scored {lines.height:,} 64520 lines ({result.context_lines.height:,} other lines "
+        f"checked as context) with model {result.model_version}"
+    )
+    console.print(f"  high risk: {written.high_band:,}   rejected rows: {written.rejected_rows:,}")
+    if written.rejected_rows:
+        reasons = (
+            pl.read_csv(written.rejected_path, infer_schema=False)
+            .group_by("reason", "field")
+            .len()
+            .sort("len", descending=True)
+            .head(5)
+        )
+        for row in reasons.iter_rows(named=True):
+            console.print(f"    {row['len']:,} × {row['reason']} ({row['field']})")
+    top_edits = written.top_edits()
+    if top_edits:
+        console.print("  top edits: " + ", ".join(f"{code} {n:,}" for code, n in top_edits))
+    view = Table(title="Highest expected loss")
+    for column in ("claim_id", "line", "probability", "band", "loss $", "edits", "reason"):
+        view.add_column(column)
+    for row in lines.head(5).iter_rows(named=True):
+        view.add_row(
+            row["claim_id"],
+            str(row["line_number"]),
+            f"{row['denial_probability']:.3f}",
+            row["risk_band"],
+            f"{row['expected_loss_usd']:.2f}",
+            row["edit_codes"] or "",
+            row["reason_1"] or "",
+        )
+    if lines.height:
+        console.print(view)
+    console.print(f"Results: {written.path}")
+    console.print(f"Rejected rows: {written.rejected_path}")
+    console.print(f"Manifest: {written.manifest_path}")
 
 
 if __name__ == "__main__":

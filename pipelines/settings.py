@@ -20,6 +20,14 @@ class ProductSettings:
         default_factory=lambda: _env_path("DENIAL_RISK_WAREHOUSE", "data/warehouse.duckdb")
     )
     exports: Path = field(default_factory=lambda: _env_path("DENIAL_RISK_EXPORTS", "data/exports"))
+    # Unsent claims to check before submission (claims/ and notes/ as in landing); env
+    # DENIAL_RISK_OUTGOING, else `outgoing` beside the landing folder.
+    outgoing: Path = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.outgoing is None:
+            default = self.landing.parent / "outgoing"
+            object.__setattr__(self, "outgoing", _env_path("DENIAL_RISK_OUTGOING", str(default)))
 
     @property
     def data_root(self) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
+from models.features.history_tables import history_table
 from models.features.modifiers import CODING_WINDOW_DAYS, coding_key, is_coding_denial
 
 HISTORY_WINDOWS_DAYS = (7, 14, 30, 365)
@@ -76,8 +77,13 @@ def add_point_in_time_rate(
     keys = [by] if isinstance(by, str) else list(by)
     sums = {"_n": pl.lit(1.0), "_k": event_flag.cast(pl.Float64).fill_null(0.0)}
     time = _time_key("known_at", monthly)
-    overall = cumulative_by(events, [], time, sums).rename({"_n": "_gn", "_k": "_gk"})
-    per_key = cumulative_by(events, keys, time, sums).collect().lazy()
+    overall = history_table(
+        f"{name}:overall",
+        lambda: cumulative_by(events, [], time, sums).rename({"_n": "_gn", "_k": "_gk"}),
+    )
+    per_key = history_table(
+        f"{name}:per_key", lambda: cumulative_by(events, keys, time, sums).collect().lazy()
+    )
     target_time = _time_key("submission_date", monthly)
     joined = join_known_before(
         join_known_before(target, overall, [], target_time), per_key, keys, target_time
@@ -159,13 +165,20 @@ def add_prior_block_relief(target: pl.LazyFrame, note_relief: pl.LazyFrame) -> p
 
 def add_patient_prior_denials(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -> pl.LazyFrame:
     """The patient's denied lines (any code) adjudicated before the submission date."""
-    table = cumulative_by(
-        adjudicated,
-        ["patient_key"],
-        pl.col("known_at"),
-        {"_denials": pl.col("denied").cast(pl.Int32)},
+    table = history_table(
+        "patient_prior_denials",
+        lambda: cumulative_by(
+            adjudicated,
+            ["patient_key"],
+            pl.col("known_at"),
+            {"_denials": pl.col("denied").cast(pl.Int32)},
+        ),
     )
-    joined = join_known_before(target, table, ["patient_key"], pl.col("submission_date"))
+    # Only the target's patients can match; the semi join keeps the table's time order.
+    mine = table.join(
+        target.select("patient_key").unique(), on="patient_key", how="semi", maintain_order="left"
+    )
+    joined = join_known_before(target, mine, ["patient_key"], pl.col("submission_date"))
     return joined.with_columns(
         pl.col("_denials").fill_null(0).cast(pl.Int32).alias("patient_prior_denials")
     ).drop("_denials")

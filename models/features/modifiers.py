@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from data_contracts.codes import fee_schedule, mue_limits
+from data_contracts.codes import NCCI_BYPASS_MODIFIERS, fee_schedule, mue_limits
+from models.features.history_tables import history_table
 
 MODIFIER_COLUMNS = ("modifier_1", "modifier_2", "modifier_3", "modifier_4")
-DISTINCT_PROCEDURE_MODIFIERS = ("59", "XE", "XP", "XS", "XU")
+DISTINCT_PROCEDURE_MODIFIERS = NCCI_BYPASS_MODIFIERS
 # A convention is only claimed once the payer has paid this many bilateral encounters and one
 # style dominates; below that the payer's preference is unknown (domain §1: payers differ).
 CONVENTION_MIN_ENCOUNTERS = 3
@@ -120,9 +121,17 @@ def paid_bilateral_history(target_with_outcomes: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def add_payer_bilateral_convention(target: pl.LazyFrame) -> pl.LazyFrame:
-    """Learn each payer's bilateral style from paid history known before the submission date."""
-    history = paid_bilateral_history(target)
+def add_payer_bilateral_convention(
+    target: pl.LazyFrame, labelled: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
+    """Learn each payer's bilateral style from paid history known before the submission date.
+
+    `labelled`: the lines whose outcomes teach it (default: the target's own).
+    """
+    history = history_table(
+        "payer_bilateral_convention",
+        lambda: paid_bilateral_history(target if labelled is None else labelled),
+    )
     joined = target.sort("submission_date").join_asof(
         history,
         left_on="submission_date",

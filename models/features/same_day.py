@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from data_contracts.codes import ncci_ptp_pairs
+from data_contracts.codes import NCCI_EM_BYPASS_MODIFIER, ncci_ptp_pairs
 from data_contracts.input_contract import TARGET_CPT
 from models.features.history import add_point_in_time_rate
 from models.features.modifiers import DISTINCT_PROCEDURE_MODIFIERS
 
 LINE_KEY = ["claim_id", "line_number"]
-EM_BYPASS_MODIFIER = "25"
+EM_BYPASS_MODIFIER = NCCI_EM_BYPASS_MODIFIER
 
 
 def is_em_code(code: pl.Expr) -> pl.Expr:
@@ -72,7 +72,8 @@ def same_day_pairs(target: pl.LazyFrame, all_lines: pl.LazyFrame) -> pl.LazyFram
     )
 
 
-def _bypass(modifiers: str, em_line: pl.Expr) -> pl.Expr:
+def ncci_bypass_present(modifiers: str, em_line: pl.Expr) -> pl.Expr:
+    """A modifier on the `modifiers` list column that bypasses an indicator-1 PTP pair."""
     distinct = pl.any_horizontal(
         [pl.col(modifiers).list.contains(m) for m in DISTINCT_PROCEDURE_MODIFIERS]
     )
@@ -129,8 +130,8 @@ def same_day_context(target: pl.LazyFrame, all_lines: pl.LazyFrame) -> pl.LazyFr
         .filter(pl.col("service_date") <= pl.col("_deletion_date"))
         .with_columns(
             pl.when(pl.col("_target_is_column_1"))
-            .then(_bypass("_o_modifiers", other_em))
-            .otherwise(_bypass("_own_modifiers", pl.lit(False)))
+            .then(ncci_bypass_present("_o_modifiers", other_em))
+            .otherwise(ncci_bypass_present("_own_modifiers", pl.lit(False)))
             .alias("_bypass_present")
         )
     )

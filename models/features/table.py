@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import polars as pl
 
@@ -28,6 +28,7 @@ from models.features.history import (
     cumulative_by,
     join_known_before,
 )
+from models.features.history_tables import history_table
 from models.features.modifiers import (
     MODIFIER_COLUMNS,
     add_payer_bilateral_convention,
@@ -142,10 +143,16 @@ def add_expected_payment(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -> pl.
         (pl.col("cpt_code") == TARGET_CPT) & pl.col("status").is_in(["paid", "patient_liability"])
     )
     sums = {"_pay_n": pl.lit(1.0), "_pay_sum": pl.col("paid_amount").fill_null(0.0)}
-    overall = cumulative_by(paid, [], pl.col("known_at"), sums).rename(
-        {"_pay_n": "_gpay_n", "_pay_sum": "_gpay_sum"}
+    overall = history_table(
+        "expected_payment:overall",
+        lambda: cumulative_by(paid, [], pl.col("known_at"), sums).rename(
+            {"_pay_n": "_gpay_n", "_pay_sum": "_gpay_sum"}
+        ),
     )
-    per_payer = cumulative_by(paid, ["payer_id"], pl.col("known_at"), sums)
+    per_payer = history_table(
+        "expected_payment:per_payer",
+        lambda: cumulative_by(paid, ["payer_id"], pl.col("known_at"), sums),
+    )
     joined = join_known_before(
         join_known_before(target, overall, [], pl.col("submission_date")),
         per_payer,
@@ -168,49 +175,47 @@ def _cast_features() -> list[pl.Expr]:
     return exprs
 
 
-def build_modelling_table(
-    claim_lines: pl.LazyFrame,
-    outcomes: pl.LazyFrame,
+# Step(target, labelled): `labelled` is the labelled 64520 lines as they stand before the step
+# (the daily run passes the target's own non-pending lines; the pre-submission check passes the
+# warehouse history's, kept from its load). Steps reading only per-line or per-patient inputs
+# ignore it.
+Step = Callable[[pl.LazyFrame, pl.LazyFrame], pl.LazyFrame]
+# Steps whose payer-level rates learn from the labelled lines at that step.
+LABELLED_STEPS = (
+    "payer bilateral convention and coding rate",
+    "one procedure per visit",
+    "payer diagnosis rate",
+    "frequency rate and authorization uses",
+)
+
+
+def modelling_steps(
+    all_lines: pl.LazyFrame,
+    adjudicated: pl.LazyFrame,
     notes: pl.LazyFrame,
     filing_limits: Mapping[str, int] | None = None,
-) -> pl.DataFrame:
-    """One row per 64520 line with fixed columns and every catalog feature, point in time."""
-    all_lines = prepare_claim_lines(claim_lines).collect().lazy()
-    outcome_cols = prepare_outcomes(outcomes)
-    adjudicated = (
-        all_lines.join(outcome_cols, on=["claim_id", "line_number"], how="inner")
-        .filter(is_adjudicated())
-        .with_columns(known_at())
-        .select(*_ADJUDICATED_COLUMNS, "known_at")
-        .collect()
-        .lazy()
-    )
-    target = (
-        all_lines.filter(pl.col("cpt_code") == TARGET_CPT)
-        .join(outcome_cols, on=["claim_id", "line_number"], how="left")
-        .with_columns(pl.col("status").fill_null("pending"))
-        .with_columns(known_at())
-    )
-    # Each family is materialised before the next: the lazy plan would otherwise recompute the
-    # shared target subplan for every point-in-time join (47 s vs 26 s at 1M lines, measured).
-    steps = (
+) -> tuple[tuple[str, Step], ...]:
+    """The feature families in order, each a function of the target and the labelled lines."""
+    return (
         (
             "same-day and modifiers",
-            lambda t: add_same_day_context(t, all_lines).with_columns(*modifier_features()),
+            lambda t, _: add_same_day_context(t, all_lines).with_columns(*modifier_features()),
         ),
         (
             "payer bilateral convention and coding rate",
-            lambda t: add_payer_coding_denial_rate(
-                add_payer_bilateral_convention(t), t.filter(is_adjudicated())
+            lambda t, labelled: add_payer_coding_denial_rate(
+                add_payer_bilateral_convention(t, labelled), labelled.filter(is_adjudicated())
             ),
         ),
         (
             "one procedure per visit",
-            lambda t: add_payer_one_procedure_per_visit_rate(t, t.filter(is_adjudicated())),
+            lambda t, labelled: add_payer_one_procedure_per_visit_rate(
+                t, labelled.filter(is_adjudicated())
+            ),
         ),
         (
             "documentation and diagnosis",
-            lambda t: (
+            lambda t, _: (
                 add_documentation_features(t, notes)
                 .with_columns(*diagnosis_features())
                 .with_columns(fluoro_without_saved_images())
@@ -218,31 +223,34 @@ def build_modelling_table(
         ),
         (
             "payer diagnosis rate",
-            lambda t: add_payer_dx_denial_rate(t, t.filter(is_adjudicated())),
+            lambda t, labelled: add_payer_dx_denial_rate(t, labelled.filter(is_adjudicated())),
         ),
         (
             "sessions",
-            lambda t: add_prior_block_relief(add_session_history(t, all_lines), note_relief(notes)),
+            lambda t, _: add_prior_block_relief(
+                add_session_history(t, all_lines), note_relief(notes)
+            ),
         ),
         (
             "frequency rate and authorization uses",
-            lambda t: add_payer_missing_auth_denial_rate(
+            lambda t, labelled: add_payer_missing_auth_denial_rate(
                 add_prior_auth_uses(
-                    add_payer_frequency_denial_rate(t, t.filter(is_adjudicated())), all_lines
+                    add_payer_frequency_denial_rate(t, labelled.filter(is_adjudicated())),
+                    all_lines,
                 ),
-                t.filter(is_adjudicated()),
+                labelled.filter(is_adjudicated()),
             ),
         ),
         (
             "patient history",
-            lambda t: add_first_claim_with_payer(
+            lambda t, _: add_first_claim_with_payer(
                 add_patient_prior_denials(t, adjudicated), all_lines
             ),
         ),
-        ("denial rates", lambda t: add_denial_rates(t, adjudicated)),
+        ("denial rates", lambda t, _: add_denial_rates(t, adjudicated)),
         (
             "timing",
-            lambda t: add_payer_auth_denial_rate(
+            lambda t, _: add_payer_auth_denial_rate(
                 add_filing_limit(
                     t.with_columns(submission_lag_days(), prior_auth_present()),
                     adjudicated,
@@ -251,13 +259,65 @@ def build_modelling_table(
                 adjudicated,
             ),
         ),
-        ("expected payment", lambda t: add_expected_payment(t, adjudicated)),
+        ("expected payment", lambda t, _: add_expected_payment(t, adjudicated)),
     )
+
+
+def labelled_lines(target: pl.LazyFrame) -> pl.LazyFrame:
+    """The target's lines with an outcome (what the payer-level rates learn from)."""
+    return target.filter(pl.col("status") != "pending")
+
+
+def adjudicated_lines(all_lines: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.DataFrame:
+    """Every adjudicated line (any CPT) with its outcome and when it became known."""
+    return (
+        all_lines.join(outcomes, on=["claim_id", "line_number"], how="inner")
+        .filter(is_adjudicated())
+        .with_columns(known_at())
+        .select(*_ADJUDICATED_COLUMNS, "known_at")
+        .collect()
+    )
+
+
+def target_lines(all_lines: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.LazyFrame:
+    """The 64520 lines with their outcome (pending when none) and known_at."""
+    return (
+        all_lines.filter(pl.col("cpt_code") == TARGET_CPT)
+        .join(outcomes, on=["claim_id", "line_number"], how="left")
+        .with_columns(pl.col("status").fill_null("pending"))
+        .with_columns(known_at())
+    )
+
+
+def run_steps(
+    target: pl.LazyFrame,
+    steps: tuple[tuple[str, Step], ...],
+    labelled_at: Mapping[str, pl.LazyFrame] | None = None,
+    on_labelled: Callable[[str, pl.DataFrame], None] | None = None,
+) -> pl.LazyFrame:
+    """Apply the steps in order, each materialised before the next.
+
+    `labelled_at`: the labelled lines to use per step (default: the target's own).
+    `on_labelled`: called with each labelled step's labelled lines (the pre-submission check
+    keeps them).
+    """
     for name, step in steps:
         started = time.perf_counter()
-        target = step(target).collect().lazy()
-        log.info("modelling table: %s in %.1f s", name, time.perf_counter() - started)
+        if labelled_at is not None and name in labelled_at:
+            labelled = labelled_at[name]
+        else:
+            labelled = labelled_lines(target)
+            if on_labelled is not None and name in LABELLED_STEPS:
+                frame = labelled.collect()
+                on_labelled(name, frame)
+                labelled = frame.lazy()
+        target = step(target, labelled).collect().lazy()
+        log.debug("modelling table: %s in %.1f s", name, time.perf_counter() - started)
+    return target
 
+
+def finish_table(target: pl.LazyFrame) -> pl.DataFrame:
+    """The fixed columns and the catalog features, typed, in table order, sorted by line."""
     fixed = [
         "claim_id",
         "line_number",
@@ -277,6 +337,24 @@ def build_modelling_table(
     # payer_id, plan_type and place_of_service are fixed columns and categorical features at once.
     result = target.select(*fixed, pl.col("rendering_npi").cast(pl.String), *_cast_features())
     ordered = list(FIXED_COLUMNS) + [n for n in feature_names() if n not in FIXED_COLUMNS]
-    frame = result.select(ordered).sort("claim_id", "line_number").collect()
+    return result.select(ordered).sort("claim_id", "line_number").collect()
+
+
+def build_modelling_table(
+    claim_lines: pl.LazyFrame,
+    outcomes: pl.LazyFrame,
+    notes: pl.LazyFrame,
+    filing_limits: Mapping[str, int] | None = None,
+    on_labelled: Callable[[str, pl.DataFrame], None] | None = None,
+) -> pl.DataFrame:
+    """One row per 64520 line with fixed columns and every catalog feature, point in time."""
+    all_lines = prepare_claim_lines(claim_lines).collect().lazy()
+    outcome_cols = prepare_outcomes(outcomes)
+    adjudicated = adjudicated_lines(all_lines, outcome_cols).lazy()
+    # Each family is materialised before the next: the lazy plan would otherwise recompute the
+    # shared target subplan for every point-in-time join (47 s vs 26 s at 1M lines, measured).
+    steps = modelling_steps(all_lines, adjudicated, notes, filing_limits)
+    target = run_steps(target_lines(all_lines, outcome_cols), steps, on_labelled=on_labelled)
+    frame = finish_table(target)
     log.info("modelling table: %d rows, %d columns", frame.height, frame.width)
     return frame

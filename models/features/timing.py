@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from data_contracts.codes import TIMELY_FILING_CARC
 from data_contracts.input_contract import TARGET_CPT
 from models.features.history import (
     ASOF_KEY,
@@ -13,8 +14,8 @@ from models.features.history import (
     add_point_in_time_rate,
     join_known_before,
 )
+from models.features.history_tables import history_table
 
-TIMELY_FILING_CARC = "29"
 # Authorization CARCs (domain §5, §8.3) plus the shipped category for the rest.
 AUTH_CARCS = ("197", "198", "15", "39", "95", "284")
 AUTH_CATEGORY = "Invalid/Missing Authorization"
@@ -79,9 +80,8 @@ def add_filing_limit(
     [largest paid lag, smallest CARC-29 lag); the learned value is one day under the smallest
     CARC-29 lag when one is known, else the largest paid lag.
     """
-    joined = join_known_before(
-        target, filing_limit_history(adjudicated), ["payer_id"], pl.col("submission_date")
-    )
+    history = history_table("filing_limit", lambda: filing_limit_history(adjudicated))
+    joined = join_known_before(target, history, ["payer_id"], pl.col("submission_date"))
     learned = pl.coalesce(pl.col("_min_late_lag") - 1, pl.col("_max_paid_lag"))
     if configured:
         table = pl.LazyFrame(

@@ -140,7 +140,9 @@ def denial_model(
 @dg.asset(
     group_name="model",
     kinds={"duckdb", "lightgbm"},
-    deps=[denial_model],
+    # modelling_table too: the daily job leaves denial_model out, and without this edge it ran
+    # risk_scores before the day's ingest and features (scoring yesterday's table).
+    deps=[denial_model, dg.AssetKey("modelling_table")],
     pool=WAREHOUSE_POOL,
     freshness_policy=SCORES_FRESHNESS,
 )

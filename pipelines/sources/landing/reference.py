@@ -25,7 +25,7 @@ class ReferenceSpec:
 
 
 def _modifiers() -> pl.DataFrame:
-    frame = pl.read_csv(codes.reference_file("modifier_codes.csv"), infer_schema=False)
+    frame = pl.read_csv(codes.reference_file(codes.MODIFIER_CODES_FILE), infer_schema=False)
     return frame.with_columns(pl.col("modifier").str.strip_chars().str.to_uppercase()).unique(
         subset="modifier", keep="first", maintain_order=True
     )
@@ -49,22 +49,18 @@ def _icd10cm() -> pl.DataFrame:
 
 
 REFERENCE_TABLES: tuple[ReferenceSpec, ...] = (
-    ReferenceSpec(
-        "ref_ncci_ptp", "ncci_ptp_64520_2024q3_prac_and_outpatient.csv", codes.ncci_ptp_pairs
-    ),
-    ReferenceSpec("ref_mue", "ncci_mue_practitioner_2024q3_extract.csv", codes.mue_limits),
-    ReferenceSpec("ref_fee_schedule", "pfs_rvu_2025oct_64520_related.csv", codes.fee_schedule),
+    ReferenceSpec("ref_ncci_ptp", codes.NCCI_PTP_FILE, codes.ncci_ptp_pairs),
+    ReferenceSpec("ref_mue", codes.NCCI_MUE_FILE, codes.mue_limits),
+    ReferenceSpec("ref_fee_schedule", codes.FEE_SCHEDULE_FILE, codes.fee_schedule),
     ReferenceSpec("ref_pos", "place_of_service_codes.csv", _pos),
-    ReferenceSpec("ref_modifiers", "modifier_codes.csv", _modifiers),
+    ReferenceSpec("ref_modifiers", codes.MODIFIER_CODES_FILE, _modifiers),
     ReferenceSpec("ref_carc_rarc", "carc_rarc_group_codes.csv", _carc_rarc),
     ReferenceSpec(
         "ref_carc_category", "carc_denial_category_map.csv", codes.carc_denial_categories
     ),
     ReferenceSpec("ref_icd10cm", "icd10cm_2026_all_codes_list.txt", _icd10cm),
     ReferenceSpec(
-        "ref_indications",
-        "icd10cm_2026_64520_relevant_extract.csv",
-        codes.sympathetic_block_indications,
+        "ref_indications", codes.ICD10CM_INDICATIONS_FILE, codes.sympathetic_block_indications
     ),
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from data_contracts.codes import NCCI_BYPASS_MODIFIERS
 from pipelines.sources.synthetic.notes import NoteFacts
 from pipelines.sources.synthetic.world import Payer
 
@@ -55,7 +56,7 @@ CAUSE_GROUP: dict[str, str] = {
 # Claim-level events shared by every line of the claim.
 CLAIM_LEVEL_CAUSES: frozenset[str] = frozenset({"eligibility", "timely_filing"})
 
-BYPASS_MODIFIERS: frozenset[str] = frozenset({"59", "XU", "XS", "XE", "XP"})
+BYPASS_MODIFIERS: frozenset[str] = frozenset(NCCI_BYPASS_MODIFIERS)
 
 
 @dataclass

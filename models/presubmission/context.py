@@ -1,0 +1,155 @@
+"""Everything a pre-submission check needs, loaded once from the warehouse and the registry.
+
+The warehouse is opened read-only only inside `ScoringContext.load`; requests then work on the
+in-memory history, so a running pipeline is never blocked by a scoring service and never blocks it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from data_contracts.codes import reference_file
+from data_contracts.payer_rules import HISTORY_COLUMNS, PayerRules
+from data_contracts.payer_rules import payer_rules_file as payer_rules_setting
+from data_contracts.privacy import read_phi_key
+from models.features.table import CLAIM_LINE_COLUMNS, NOTE_COLUMNS, OUTCOME_COLUMNS
+from models.presubmission.history import HistoryState
+from models.presubmission.validate import RULE_REFERENCE_TABLES, prepare_rule_database
+from models.registry import champion_version, load_model
+from models.train import ModelArtifact
+
+PHI_KEY_FILE = ".phi_key"
+# Shipped reference files whose names carry their release (quarter or year).
+_REFERENCE_FILES = {
+    "ncci_ptp": "ncci_ptp_64520_2024q3_prac_and_outpatient.csv",
+    "ncci_mue": "ncci_mue_practitioner_2024q3_extract.csv",
+    "icd10cm": "icd10cm_2026_all_codes_list.txt",
+    "physician_fee_schedule": "pfs_rvu_2025oct_64520_related.csv",
+}
+
+
+class NoChampionError(ValueError):
+    """No warehouse, no champion model, or no patient key: nothing can be scored yet."""
+
+
+def _columns(names: tuple[str, ...]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def _release(file_name: str) -> str:
+    """`2024Q3` from `..._2024q3_...`, `2026` from `..._2026_...` (the file's release)."""
+    quarter = re.search(r"_(\d{4})q(\d)_", file_name)
+    if quarter:
+        return f"{quarter.group(1)}Q{quarter.group(2)}"
+    year = re.search(r"_(\d{4})(?:[a-z]{3})?_", file_name)
+    return year.group(1) if year else "unknown"
+
+
+def reference_releases() -> dict[str, str]:
+    """The release of each reference table the edits and features read."""
+    return {name: _release(reference_file(file).name) for name, file in _REFERENCE_FILES.items()}
+
+
+@dataclass
+class ScoringContext:
+    """The champion, the warehouse history state and the row-rule database, read-only."""
+
+    model_version: str
+    champion: ModelArtifact
+    models_dir: Path
+    warehouse: Path
+    history: HistoryState
+    rules_db: duckdb.DuckDBPyConnection
+    payer_rules: PayerRules
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def load(
+        cls, warehouse: Path, models_dir: Path, payer_rules_file: Path | None = None
+    ) -> ScoringContext:
+        """Read the champion and the warehouse history once; the warehouse is closed after."""
+        warehouse, models_dir = Path(warehouse), Path(models_dir)
+        if not warehouse.is_file():
+            raise NoChampionError(
+                f"no warehouse at {warehouse}: run the pipeline first (`denial-risk run`)"
+            )
+        version = champion_version(models_dir)
+        if version is None:
+            raise NoChampionError(
+                f"no champion model in {models_dir}: run the pipeline first (`denial-risk run`)"
+            )
+        champion = load_model(models_dir, version)
+        key = read_phi_key(warehouse.parent / PHI_KEY_FILE)
+        if key is None:
+            raise NoChampionError(
+                f"no patient-key file beside {warehouse} (and DENIAL_RISK_PHI_KEY unset): "
+                "patients could not be matched with their history"
+            )
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            tables = {
+                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
+            needed = {"staged_claim_lines", "line_outcomes", "staged_notes", *RULE_REFERENCE_TABLES}
+            if not needed <= tables:
+                raise NoChampionError(
+                    f"warehouse {warehouse} lacks {sorted(needed - tables)}: run the pipeline first"
+                )
+            lines = con.sql(f"SELECT {_columns(CLAIM_LINE_COLUMNS)} FROM staged_claim_lines").pl()
+            outcomes = con.sql(f"SELECT {_columns(OUTCOME_COLUMNS)} FROM line_outcomes").pl()
+            notes = con.sql(f"SELECT {_columns(NOTE_COLUMNS)} FROM staged_notes").pl()
+            reference = {
+                name: con.sql(f"SELECT * FROM {name}").pl() for name in RULE_REFERENCE_TABLES
+            }
+            # Payer rules learn from the daily run's modelling table (the edits' one home).
+            modelling = (
+                con.sql(f"SELECT {_columns(HISTORY_COLUMNS)} FROM modelling_table").pl()
+                if "modelling_table" in tables
+                else None
+            )
+        rules_db = duckdb.connect(":memory:")
+        prepare_rule_database(rules_db, reference, key)
+        history = HistoryState.build(lines, outcomes, notes)
+        payer_rules = (
+            PayerRules.from_history(modelling) if modelling is not None else PayerRules.empty()
+        )
+        overrides = payer_rules_file or payer_rules_setting()
+        if overrides is not None:
+            payer_rules = payer_rules.with_overrides(overrides)
+        return cls(
+            model_version=version,
+            champion=champion,
+            models_dir=models_dir,
+            warehouse=warehouse,
+            history=history,
+            rules_db=rules_db,
+            payer_rules=payer_rules,
+        )
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the in-memory rule database (one per request or thread)."""
+        with self._lock:
+            return self.rules_db.cursor()
+
+    def champion_changed(self) -> bool:
+        """True when the registry names another champion than the one loaded."""
+        return champion_version(self.models_dir) != self.model_version
+
+    def describe(self) -> dict[str, Any]:
+        """Champion version, training window, metrics, reference releases and feature names."""
+        artifact = self.champion
+        return {
+            "model_version": self.model_version,
+            "trained_at": artifact.trained_at,
+            "training_window": artifact.data_window,
+            "metrics": artifact.metrics,
+            "operating_point": artifact.operating_point,
+            "reference_tables": reference_releases(),
+            "features": artifact.feature_names,
+            "history": self.history.summary(),
+        }
