@@ -37,6 +37,25 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
     return float(total)
 
 
+def equal_count_ece(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> float:
+    """ECE over `n_bins` bins of equal line count (sorted by p): the issue-17 target's definition.
+
+    `y` may be outcomes (realized ECE) or true probabilities (expected ECE, synthetic worlds).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p = np.asarray(p, dtype=np.float64)
+    if len(y) == 0:
+        return float("nan")
+    order = np.argsort(p, kind="stable")
+    return float(
+        sum(
+            len(idx) / len(p) * abs(y[idx].mean() - p[idx].mean())
+            for idx in np.array_split(order, n_bins)
+            if len(idx)
+        )
+    )
+
+
 def safe_log_loss(y: np.ndarray, p: np.ndarray) -> float:
     """Log loss with probabilities clipped away from 0 and 1."""
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)

@@ -218,29 +218,10 @@ def write_calibration_plot(artifact: ModelArtifact, path: Path) -> bool:
     curve = artifact.metrics.get("calibration_curve")
     if not curve:
         return False
-    import plotly.graph_objects as go
+    from models.figures import calibration_figure, write_pngs
 
-    from dashboards.images import write_pngs
-
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash"})
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=curve["mean_probability"],
-            y=curve["observed_rate"],
-            mode="lines+markers",
-            name="model (calibrated, cross-fitted)",
-            text=[f"{n} lines" for n in curve["lines"]],
-        )
-    )
-    fig.update_layout(
-        title=f"Calibration on validation months — {artifact.version}",
-        xaxis_title="predicted denial probability",
-        yaxis_title="observed denial rate",
-    )
-    return write_pngs([fig], [path], width=640, height=480)
+    figure = calibration_figure(curve, f"Calibration on validation months — {artifact.version}")
+    return write_pngs([figure], [path], width=640, height=480)
 
 
 def _fmt(v: Any) -> str:

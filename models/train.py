@@ -27,6 +27,7 @@ from models.dataset import (
     category_lists,
     data_hash,
     feature_matrix,
+    month_column,
     out_of_time_split,
 )
 
@@ -73,6 +74,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # support a few more trees). Four 100k worlds: pending ROC AUC gap to the oracle 0.0198 ->
     # 0.0149 on average, expected-AUC gap 0.0188 -> 0.0166 (docs/model.md "Refit"). 0 disables.
     "refit_round_factor": 1.15,
+    # "auto": depth-4 trees from MIN_LABELLED_LINES_FOR_TREES labelled lines up, the additive
+    # fallback below (docs/model.md "Small practices"); "trees" or "additive" force one.
+    "model_kind": "auto",
+    # Calibration map fitted on out-of-fold scores of the shipped recipe (docs/model.md
+    # "Calibration"): folds over claims, each fold's booster trained like the refit booster.
+    "calibration_folds": 5,
 }
 _DRIVER_KEYS = (
     "num_boost_round",
@@ -80,7 +87,32 @@ _DRIVER_KEYS = (
     "valid_months",
     "split_by",
     "refit_round_factor",
+    "model_kind",
+    "calibration_folds",
 )
+
+# Below this many labelled lines the learning curve (benchmarks/learning_curve.py,
+# docs/model.md "Small practices") shows depth-4 trees no better than an additive model, so
+# the booster is restricted to depth-1 trees: an additive logistic model (one function per
+# feature, like the logistic-regression baseline) that scores and explains through the same
+# path (Booster, SHAP, reasons).
+MIN_LABELLED_LINES_FOR_TREES = 5_000
+ADDITIVE_PARAMS: dict[str, Any] = {
+    "num_leaves": 2,
+    "max_depth": 1,
+    "learning_rate": 0.1,
+    "min_data_in_leaf": 20,
+    "lambda_l2": 5.0,
+    "num_boost_round": 300,
+    "early_stopping_rounds": 30,
+}
+# Lines of the cross-fitting: above this many labelled lines the out-of-fold scores come from a
+# seeded sample of claims (the map has at most a few hundred parameters; 10M-line runs stay fast).
+CALIBRATION_MAX_LINES = 250_000
+# A submission month counts as matured when at most this share of its lines still waits for a
+# remit; lines of younger months are the fast-adjudicated ones (right-censoring) and are left out
+# of the calibration fit (docs/model.md "Calibration").
+MATURE_MONTH_MAX_PENDING_SHARE = 0.02
 
 
 @dataclass
@@ -148,17 +180,67 @@ def train(
     return fit(frame, features if features is not None else catalog_features(), params).artifact
 
 
+def model_kind_for(labelled_lines: int, requested: str = "auto") -> str:
+    """`trees` or `additive`: the requested kind, or by the count of labelled lines when `auto`."""
+    if requested in ("trees", "additive"):
+        return requested
+    if requested != "auto":
+        raise ValueError(f"unknown model_kind {requested!r}")
+    return "trees" if labelled_lines >= MIN_LABELLED_LINES_FOR_TREES else "additive"
+
+
+def matured_months(frame: pl.DataFrame, by: str) -> set[Any]:
+    """Split months whose share of lines still pending is at most MATURE_MONTH_MAX_PENDING_SHARE."""
+    shares = (
+        frame.group_by(month_column(frame, by).alias("m"))
+        .agg(pl.col("denied").is_null().mean().alias("pending_share"))
+        .filter(pl.col("pending_share") <= MATURE_MONTH_MAX_PENDING_SHARE)
+    )
+    return set(shares.get_column("m").to_list())
+
+
+def out_of_fold_scores(
+    x: np.ndarray,
+    y: np.ndarray,
+    claims: np.ndarray,
+    params: dict[str, Any],
+    rounds: int,
+    folds: int,
+    names: list[str],
+    cat_idx: list[int],
+) -> np.ndarray:
+    """Each line scored by a booster trained like the shipped one on the other folds (by claim)."""
+    _, claim_index = np.unique(claims, return_inverse=True)
+    fold_of_claim = np.random.default_rng(SEED).integers(0, folds, claim_index.max() + 1)
+    fold = fold_of_claim[claim_index]
+    scores = np.full(len(y), np.nan)
+    for k in range(folds):
+        held = fold == k
+        if not held.any() or held.all():
+            continue
+        booster = lgb.train(
+            _lgb_params(params),
+            lgb.Dataset(x[~held], y[~held], feature_name=names, categorical_feature=cat_idx),
+            num_boost_round=rounds,
+        )
+        scores[held] = booster.predict(x[held])
+    return scores
+
+
 def fit(
     frame: pl.DataFrame,
     features: Sequence[FeatureDef],
     params: dict[str, Any] | None = None,
 ) -> TrainingResult:
-    """Fit LightGBM on older labelled months, early-stop and calibrate on the newest, then refit on all."""
+    """Fit LightGBM on older labelled months, early-stop on the newest, refit on all, calibrate out of fold."""
     p = {**DEFAULT_PARAMS, **(params or {})}
     started = time.perf_counter()
     features = list(features)
     split = out_of_time_split(frame, valid_months=int(p["valid_months"]), by=p["split_by"])
     labelled_lines = pl.concat([split.train, split.valid], how="vertical_relaxed")
+    p["model_kind"] = model_kind_for(labelled_lines.height, str(p["model_kind"]))
+    if p["model_kind"] == "additive":
+        p = {**p, **ADDITIVE_PARAMS, **(params or {}), "model_kind": "additive"}
     # Categories from every labelled month, so a payer first seen in the validation months is
     # known to the refitted booster (the early-stopped one simply never saw its code).
     cats = category_lists(labelled_lines, features)
@@ -186,7 +268,6 @@ def fit(
     )
     best = int(booster.best_iteration or booster.current_iteration())
     valid_raw = booster.predict(x_valid, num_iteration=best)
-    calibration, valid_oof = choose_calibration(valid_raw, y_valid)
     early_stopped_rounds = best
     fitted_months = list(split.train_months)
     factor = float(p["refit_round_factor"])
@@ -203,6 +284,16 @@ def fit(
             num_boost_round=best,
         )
         fitted_months += list(split.valid_months)
+    calibration, valid_oof = _cross_fitted_calibration(
+        labelled_lines,
+        matured_months(frame, p["split_by"]),
+        np.vstack([x_train, x_valid]),
+        valid_raw,
+        p,
+        best,
+        names,
+        cat_idx,
+    )
     trained_at = datetime.now(UTC)
     artifact = ModelArtifact(
         booster=booster,
@@ -217,6 +308,7 @@ def fit(
             "valid_months": [m.isoformat() for m in split.valid_months],
             "fitted_months": [m.isoformat() for m in fitted_months],
             "early_stopped_rounds": early_stopped_rounds,
+            "model_kind": p["model_kind"],
         },
         counts={
             "train_lines": split.train.height,
@@ -242,3 +334,50 @@ def fit(
         artifact.counts["fitted_lines"],
     )
     return TrainingResult(artifact, split, valid_raw, valid_oof)
+
+
+def _cross_fitted_calibration(
+    labelled_lines: pl.DataFrame,
+    mature_months: set[Any],
+    x: np.ndarray,
+    valid_raw: np.ndarray,
+    p: dict[str, Any],
+    rounds: int,
+    names: list[str],
+    cat_idx: list[int],
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Calibration map from out-of-fold scores of the shipped recipe, on lines of matured months.
+
+    Returns the map and the validation months' probabilities: the early-stopped booster's raw
+    scores through the map (out of time but for the map's few numbers).
+    """
+    y = labelled_lines.get_column("denied").cast(pl.Int64).to_numpy()
+    claims = labelled_lines.get_column("claim_id").cast(pl.String).to_numpy()
+    months = labelled_lines.select(month_column(labelled_lines, p["split_by"])).to_series()
+    mature = months.is_in(list(mature_months)).to_numpy()
+    if len(y) > CALIBRATION_MAX_LINES:
+        unique_claims = np.unique(claims)
+        rng = np.random.default_rng(SEED)
+        keep_claims = rng.choice(
+            unique_claims,
+            size=int(len(unique_claims) * CALIBRATION_MAX_LINES / len(y)),
+            replace=False,
+        )
+        sample = np.isin(claims, keep_claims)
+    else:
+        sample = np.ones(len(y), dtype=bool)
+    oof = out_of_fold_scores(
+        x[sample], y[sample], claims[sample], p, rounds, int(p["calibration_folds"]), names, cat_idx
+    )
+    use = mature[sample] & ~np.isnan(oof)
+    if use.sum() < 200 or len(np.unique(y[sample][use])) < 2:
+        # Too few matured lines (a very young practice): every out-of-fold line counts.
+        use = ~np.isnan(oof)
+    calibration, _ = choose_calibration(oof[use], y[sample][use])
+    calibration.update(
+        fitted_on="out-of-fold scores of the shipped recipe, matured submission months",
+        matured_lines=int(use.sum()),
+        out_of_fold_mean=float(oof[use].mean()),
+        labelled_rate=float(y[sample][use].mean()),
+    )
+    return calibration, apply_calibration(calibration, valid_raw)
