@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +30,7 @@ from models.dataset import (
     month_column,
     out_of_time_split,
 )
+from models.linear import fit_linear, linear_contributions, linear_probability
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # support a few more trees). Four 100k worlds: pending ROC AUC gap to the oracle 0.0198 ->
     # 0.0149 on average, expected-AUC gap 0.0188 -> 0.0166 (docs/model.md "Refit"). 0 disables.
     "refit_round_factor": 1.15,
-    # "auto": depth-4 trees from MIN_LABELLED_LINES_FOR_TREES labelled lines up, the additive
-    # fallback below (docs/model.md "Small practices"); "trees" or "additive" force one.
+    # "auto": depth-4 trees from MIN_LABELLED_LINES_FOR_TREES labelled lines up, the linear
+    # fallback below (docs/model.md "Small practices"); "trees" or "linear" force one.
     "model_kind": "auto",
     # Calibration map fitted on out-of-fold scores of the shipped recipe (docs/model.md
     # "Calibration"): folds over claims, each fold's booster trained like the refit booster.
@@ -92,20 +93,14 @@ _DRIVER_KEYS = (
 )
 
 # Below this many labelled lines the learning curve (benchmarks/learning_curve.py,
-# docs/model.md "Small practices") shows depth-4 trees no better than an additive model, so
-# the booster is restricted to depth-1 trees: an additive logistic model (one function per
-# feature, like the logistic-regression baseline) that scores and explains through the same
-# path (Booster, SHAP, reasons).
+# docs/model.md "Small practices") shows depth-4 LightGBM ranking and calibrating worse than an
+# L2-regularised logistic regression, so the artifact carries that model (`models.linear`)
+# instead: same feature matrix, same calibration recipe, same scoring and explanation path.
 MIN_LABELLED_LINES_FOR_TREES = 5_000
-ADDITIVE_PARAMS: dict[str, Any] = {
-    "num_leaves": 2,
-    "max_depth": 1,
-    "learning_rate": 0.1,
-    "min_data_in_leaf": 20,
-    "lambda_l2": 5.0,
-    "num_boost_round": 300,
-    "early_stopping_rounds": 30,
-}
+# A payer with fewer labelled lines than this gets `low_data` on its exported lines: its own
+# denial rate is then known to about ±0.04 at best (binomial standard error at a 20% rate), so
+# its scores lean on the other payers and the model's prior (README "Export contract").
+MIN_PAYER_LABELLED_LINES = 100
 # Lines of the cross-fitting: above this many labelled lines the out-of-fold scores come from a
 # seeded sample of claims (the map has at most a few hundred parameters; 10M-line runs stay fast).
 CALIBRATION_MAX_LINES = 250_000
@@ -119,7 +114,7 @@ MATURE_MONTH_MAX_PENDING_SHARE = 0.02
 class ModelArtifact:
     """A trained model and everything needed to score with it (no pickles)."""
 
-    booster: lgb.Booster
+    booster: lgb.Booster | None
     features: list[FeatureDef]
     categories: dict[str, list[str]]
     calibration: dict[str, Any]
@@ -133,14 +128,29 @@ class ModelArtifact:
     version: str = ""
     operating_point: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # The small-practice logistic regression (`models.linear`) when there is no booster.
+    linear: dict[str, Any] | None = None
 
     @property
     def feature_names(self) -> list[str]:
         return [f.name for f in self.features]
 
+    @property
+    def model_kind(self) -> str:
+        """`lightgbm` or `logistic_regression` (the small-practice fallback)."""
+        return "logistic_regression" if self.linear is not None else "lightgbm"
+
     def raw_probability(self, x: np.ndarray) -> np.ndarray:
-        """Uncalibrated booster probability."""
+        """Uncalibrated probability of the booster (or of the fallback model)."""
+        if self.linear is not None:
+            return linear_probability(self.linear, x)
         return self.booster.predict(x, num_iteration=self.best_iteration)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds contribution per feature plus a bias column (SHAP)."""
+        if self.linear is not None:
+            return linear_contributions(self.linear, x)
+        return self.booster.predict(x, num_iteration=self.best_iteration, pred_contrib=True)
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """Calibrated denial probability."""
@@ -180,13 +190,21 @@ def train(
     return fit(frame, features if features is not None else catalog_features(), params).artifact
 
 
+def payer_labelled_lines(labelled_lines: pl.DataFrame) -> dict[str, int]:
+    """Labelled lines per payer_id (what `low_data` is judged on at scoring)."""
+    if "payer_id" not in labelled_lines.columns:
+        return {}
+    counts = labelled_lines.group_by(pl.col("payer_id").cast(pl.String)).len()
+    return {r["payer_id"]: int(r["len"]) for r in counts.to_dicts() if r["payer_id"] is not None}
+
+
 def model_kind_for(labelled_lines: int, requested: str = "auto") -> str:
-    """`trees` or `additive`: the requested kind, or by the count of labelled lines when `auto`."""
-    if requested in ("trees", "additive"):
+    """`trees` or `linear`: the requested kind, or by the count of labelled lines when `auto`."""
+    if requested in ("trees", "linear"):
         return requested
     if requested != "auto":
         raise ValueError(f"unknown model_kind {requested!r}")
-    return "trees" if labelled_lines >= MIN_LABELLED_LINES_FOR_TREES else "additive"
+    return "trees" if labelled_lines >= MIN_LABELLED_LINES_FOR_TREES else "linear"
 
 
 def matured_months(frame: pl.DataFrame, by: str) -> set[Any]:
@@ -203,27 +221,19 @@ def out_of_fold_scores(
     x: np.ndarray,
     y: np.ndarray,
     claims: np.ndarray,
-    params: dict[str, Any],
-    rounds: int,
+    train_predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     folds: int,
-    names: list[str],
-    cat_idx: list[int],
 ) -> np.ndarray:
-    """Each line scored by a booster trained like the shipped one on the other folds (by claim)."""
+    """Each line scored by the shipped recipe trained on the other folds (folds by claim)."""
     _, claim_index = np.unique(claims, return_inverse=True)
     fold_of_claim = np.random.default_rng(SEED).integers(0, folds, claim_index.max() + 1)
     fold = fold_of_claim[claim_index]
     scores = np.full(len(y), np.nan)
     for k in range(folds):
         held = fold == k
-        if not held.any() or held.all():
+        if not held.any() or held.all() or len(np.unique(y[~held])) < 2:
             continue
-        booster = lgb.train(
-            _lgb_params(params),
-            lgb.Dataset(x[~held], y[~held], feature_name=names, categorical_feature=cat_idx),
-            num_boost_round=rounds,
-        )
-        scores[held] = booster.predict(x[held])
+        scores[held] = train_predict(x[~held], y[~held], x[held])
     return scores
 
 
@@ -239,8 +249,6 @@ def fit(
     split = out_of_time_split(frame, valid_months=int(p["valid_months"]), by=p["split_by"])
     labelled_lines = pl.concat([split.train, split.valid], how="vertical_relaxed")
     p["model_kind"] = model_kind_for(labelled_lines.height, str(p["model_kind"]))
-    if p["model_kind"] == "additive":
-        p = {**p, **ADDITIVE_PARAMS, **(params or {}), "model_kind": "additive"}
     # Categories from every labelled month, so a payer first seen in the validation months is
     # known to the refitted booster (the early-stopped one simply never saw its code).
     cats = category_lists(labelled_lines, features)
@@ -250,49 +258,60 @@ def fit(
     y_valid = split.valid.get_column("denied").cast(pl.Int64).to_numpy()
     names = [f.name for f in features]
     cat_idx = [i for i, f in enumerate(features) if f.kind == "categorical"]
-    dtrain = lgb.Dataset(
-        x_train, y_train, feature_name=names, categorical_feature=cat_idx, free_raw_data=False
-    )
-    dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain, categorical_feature=cat_idx)
-    evals: dict[str, Any] = {}
-    booster = lgb.train(
-        _lgb_params(p),
-        dtrain,
-        num_boost_round=int(p["num_boost_round"]),
-        valid_sets=[dvalid],
-        valid_names=["valid"],
-        callbacks=[
-            lgb.early_stopping(int(p["early_stopping_rounds"]), verbose=False),
-            lgb.record_evaluation(evals),
-        ],
-    )
-    best = int(booster.best_iteration or booster.current_iteration())
-    valid_raw = booster.predict(x_valid, num_iteration=best)
-    early_stopped_rounds = best
+    x_all = np.vstack([x_train, x_valid])
+    y_all = np.concatenate([y_train, y_valid])
     fitted_months = list(split.train_months)
     factor = float(p["refit_round_factor"])
-    if factor > 0:
-        best = max(1, round(best * factor))
+    linear = None
+    if p["model_kind"] == "linear":
+        # Validation scores from a fit on the training months; the shipped fit uses every month.
+        valid_raw = linear_probability(fit_linear(x_train, y_train, features), x_valid)
+        booster, linear, best = None, fit_linear(x_all, y_all, features), 0
+        early_stopped_rounds, factor = 0, 1.0
+        fitted_months += list(split.valid_months)
+
+        def train_predict(x_fit, y_fit, x_held):
+            return linear_probability(fit_linear(x_fit, y_fit, features), x_held)
+    else:
+        dtrain = lgb.Dataset(
+            x_train, y_train, feature_name=names, categorical_feature=cat_idx, free_raw_data=False
+        )
+        dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain, categorical_feature=cat_idx)
         booster = lgb.train(
             _lgb_params(p),
-            lgb.Dataset(
-                np.vstack([x_train, x_valid]),
-                np.concatenate([y_train, y_valid]),
-                feature_name=names,
-                categorical_feature=cat_idx,
-            ),
-            num_boost_round=best,
+            dtrain,
+            num_boost_round=int(p["num_boost_round"]),
+            valid_sets=[dvalid],
+            valid_names=["valid"],
+            callbacks=[lgb.early_stopping(int(p["early_stopping_rounds"]), verbose=False)],
         )
-        fitted_months += list(split.valid_months)
+        best = int(booster.best_iteration or booster.current_iteration())
+        valid_raw = booster.predict(x_valid, num_iteration=best)
+        early_stopped_rounds = best
+        if factor > 0:
+            best = max(1, round(best * factor))
+            booster = lgb.train(
+                _lgb_params(p),
+                lgb.Dataset(x_all, y_all, feature_name=names, categorical_feature=cat_idx),
+                num_boost_round=best,
+            )
+            fitted_months += list(split.valid_months)
+
+        def train_predict(x_fit, y_fit, x_held, rounds=best):
+            fold_booster = lgb.train(
+                _lgb_params(p),
+                lgb.Dataset(x_fit, y_fit, feature_name=names, categorical_feature=cat_idx),
+                num_boost_round=rounds,
+            )
+            return fold_booster.predict(x_held)
+
     calibration, valid_oof = _cross_fitted_calibration(
         labelled_lines,
         matured_months(frame, p["split_by"]),
-        np.vstack([x_train, x_valid]),
+        x_all,
         valid_raw,
         p,
-        best,
-        names,
-        cat_idx,
+        train_predict,
     )
     trained_at = datetime.now(UTC)
     artifact = ModelArtifact(
@@ -302,6 +321,7 @@ def fit(
         calibration=calibration,
         params=p,
         best_iteration=best,
+        linear=linear,
         data_window={
             "split_by": p["split_by"],
             "train_months": [m.isoformat() for m in split.train_months],
@@ -309,6 +329,7 @@ def fit(
             "fitted_months": [m.isoformat() for m in fitted_months],
             "early_stopped_rounds": early_stopped_rounds,
             "model_kind": p["model_kind"],
+            "payer_labelled_lines": payer_labelled_lines(labelled_lines),
         },
         counts={
             "train_lines": split.train.height,
@@ -342,9 +363,7 @@ def _cross_fitted_calibration(
     x: np.ndarray,
     valid_raw: np.ndarray,
     p: dict[str, Any],
-    rounds: int,
-    names: list[str],
-    cat_idx: list[int],
+    train_predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Calibration map from out-of-fold scores of the shipped recipe, on lines of matured months.
 
@@ -367,7 +386,7 @@ def _cross_fitted_calibration(
     else:
         sample = np.ones(len(y), dtype=bool)
     oof = out_of_fold_scores(
-        x[sample], y[sample], claims[sample], p, rounds, int(p["calibration_folds"]), names, cat_idx
+        x[sample], y[sample], claims[sample], train_predict, int(p["calibration_folds"])
     )
     use = mature[sample] & ~np.isnan(oof)
     if use.sum() < 200 or len(np.unique(y[sample][use])) < 2:

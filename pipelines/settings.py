@@ -20,6 +20,13 @@ class ProductSettings:
         default_factory=lambda: _env_path("DENIAL_RISK_WAREHOUSE", "data/warehouse.duckdb")
     )
     exports: Path = field(default_factory=lambda: _env_path("DENIAL_RISK_EXPORTS", "data/exports"))
+    # Synthetic worlds only: the generator's truth file. When set, the run materializes
+    # `oracle_evaluation` (pending scores against the true outcomes); never set on real data.
+    truth: Path | None = field(
+        default_factory=lambda: (
+            Path(os.environ["DENIAL_RISK_TRUTH"]) if os.environ.get("DENIAL_RISK_TRUTH") else None
+        )
+    )
 
     @property
     def data_root(self) -> Path:
