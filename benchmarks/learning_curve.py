@@ -33,7 +33,7 @@ from data_contracts.input_contract import TARGET_CPT
 from models.baselines import fit_logistic_baseline
 from models.dataset import catalog_features, feature_matrix, labelled, pending
 from models.evaluate import equal_count_ece, expected_roc_auc
-from models.train import fit
+from models.train import MIN_LABELLED_LINES_FOR_TREES, fit
 
 log = logging.getLogger("benchmarks.learning_curve")
 
@@ -233,7 +233,18 @@ def figure(rows: list[dict[str, Any]], path: Path) -> bool:
                     row=row,
                     col=col,
                 )
+        fig.update_xaxes(type="log", row=1, col=col)
         fig.update_xaxes(type="log", title_text="labelled 64520 lines", row=2, col=col)
+        for row in (1, 2):
+            label = {"annotation_text": "fallback below"} if row == 1 else {}
+            fig.add_vline(
+                x=MIN_LABELLED_LINES_FOR_TREES,
+                line_dash="dot",
+                line_color="grey",
+                row=row,
+                col=col,
+                **label,
+            )
     fig.update_layout(
         title="Learning curve on SYNTHETIC worlds (mean over seeds)", width=1000, height=650
     )
@@ -248,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--independent-seeds", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--figure", type=Path, default=FIGURE)
+    parser.add_argument("--figure-only", action="store_true", help="redraw from --out")
     args = parser.parse_args(argv)
+    if args.figure_only:
+        figure(json.loads(args.out.read_text())["rows"], args.figure)
+        return 0
     logging.basicConfig(level=logging.INFO)
     seeds = {"default": args.default_seeds, "independent": args.independent_seeds}
     rows = run(args.work, args.sizes, {g: s for g, s in seeds.items() if s}, args.out)
