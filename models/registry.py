@@ -311,7 +311,8 @@ def _honesty_sections(artifact: ModelArtifact) -> list[str]:
         "(the drift check on `risk_scores` warns about it).",
         f"- choice between isotonic and Platt (cross-fitted inside the out-of-fold scores): "
         f"{json.dumps(json_safe(cal.get('cross_fitted')))}",
-        f"- out-of-time ECE (validation months, early-stopped model through the map): "
+        f"- out-of-time ECE (validation months, early-stopped model through the map, 10 "
+        "equal-width bins): "
         f"{_fmt(validation.get('ece'))}; mean prediction {_fmt(validation.get('mean_probability'))}"
         f" against a denial rate of {_fmt(validation.get('denial_rate'))}",
     ]
