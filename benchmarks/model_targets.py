@@ -75,8 +75,14 @@ def evaluate(folder: Path, with_peer: bool) -> dict[str, dict[str, Any]]:
     scorers = dict(run.artifact.metrics["oracle"])
     scorers["model"]["model_kind"] = run.artifact.model_kind
     if with_peer:
+        try:
+            peer_frame = peer_scores(folder)
+        except Exception as exc:  # the peer's own reader may not take every world's files
+            log.warning("peer failed on %s: %s", folder, exc)
+            scorers["peer_error"] = {"error": f"{type(exc).__name__}: {exc}"}
+            return scorers
         frame = run.pending_predictions.select("claim_id", "line_number", "p_model").join(
-            peer_scores(folder), on=["claim_id", "line_number"], how="inner"
+            peer_frame, on=["claim_id", "line_number"], how="inner"
         )
         peer = oracle_comparison(frame, truth, ["p_peer", "p_model"]).to_dicts()
         by = {r["scorer"]: r for r in peer}
@@ -133,6 +139,8 @@ def row(generator: str, lines: int, seed: int, s: dict[str, dict[str, Any]]) -> 
             model_roc_auc_on_peer_lines=s["model_on_peer_lines"]["roc_auc"],
             model_ece_on_peer_lines=s["model_on_peer_lines"]["ece_equal_count"],
         )
+    if "peer_error" in s:
+        out["peer_error"] = s["peer_error"]["error"]
     out["targets"] = targets(lines, s)
     return out
 
@@ -189,13 +197,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    rows: list[dict[str, Any]] = []
+    # Re-runs resume: worlds already in --out are kept.
+    rows: list[dict[str, Any]] = (
+        json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
+    )
+    done = {(r["generator"], r["lines"], r["seed"]) for r in rows}
     for lines in (args.lines, args.small_lines):
         for generator, seeds in (
             ("default", args.default_seeds),
             ("independent", args.independent_seeds),
         ):
             for seed in seeds:
+                if (generator, lines, seed) in done:
+                    continue
                 started = time.perf_counter()
                 folder = prepare_world(args.work, generator, seed, lines)
                 scorers = evaluate(folder, args.peer and lines == args.lines)
