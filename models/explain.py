@@ -24,9 +24,7 @@ def contributions(
 ) -> np.ndarray:
     """SHAP contributions (n × features + 1 bias column), computed in row batches."""
     parts = [
-        artifact.booster.predict(
-            x[start : start + batch_rows], num_iteration=artifact.best_iteration, pred_contrib=True
-        )
+        artifact.contributions(x[start : start + batch_rows])
         for start in range(0, len(x), batch_rows)
     ]
     if not parts:

@@ -44,6 +44,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "recommended_action",
     "model_version",
     "scored_at",
+    "low_data",
 )
 EXPORT_BATCH_ROWS = 10_000
 # OWASP CSV Injection: a cell starting with one of these is a formula to Excel and LibreOffice.
@@ -98,6 +99,7 @@ def export_frame(scored: pl.DataFrame) -> pl.DataFrame:
         .cast(pl.Datetime("us", "UTC"))
         .dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         .alias("scored_at"),
+        pl.col("low_data").cast(pl.Boolean),
     )
 
 
@@ -155,6 +157,7 @@ def write_export_batches(
     exports_dir: Path,
     model_version: str,
     now: datetime | None = None,
+    model_kind: str | None = None,
 ) -> ExportResult:
     """Write already-sorted export batches as one CSV, then its manifest (both atomic)."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -175,6 +178,9 @@ def write_export_batches(
         "columns": list(EXPORT_COLUMNS),
         "generated_at": generated_at,
     }
+    if model_kind:
+        # lightgbm, or logistic_regression for a practice below the learning curve's minimum.
+        manifest["model_kind"] = model_kind
     manifest_path = path.with_suffix(".manifest.json")
     _write_atomic(manifest_path, [json.dumps(manifest, indent=2).encode()])
     return ExportResult(path, manifest_path, counter[0], sha, generated_at)
@@ -186,7 +192,10 @@ def write_export(
     model_version: str,
     now: datetime | None = None,
     batch_rows: int = EXPORT_BATCH_ROWS,
+    model_kind: str | None = None,
 ) -> ExportResult:
     """Write the scored pending lines as the billing export (contract columns, sorted)."""
     frame = export_frame(scored)
-    return write_export_batches(frame.iter_slices(batch_rows), exports_dir, model_version, now)
+    return write_export_batches(
+        frame.iter_slices(batch_rows), exports_dir, model_version, now, model_kind
+    )

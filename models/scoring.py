@@ -11,7 +11,7 @@ from models.dataset import FIXED_COLUMNS, feature_matrix
 from models.explain import top_reason_groups
 from models.operating_point import expected_loss_expr, risk_band_expr
 from models.reasons import NO_ACTION, reason_columns
-from models.train import ModelArtifact
+from models.train import MIN_PAYER_LABELLED_LINES, ModelArtifact
 
 
 class FeatureSchemaError(ValueError):
@@ -42,6 +42,13 @@ def score(artifact: ModelArtifact, frame: pl.DataFrame) -> np.ndarray:
     """Calibrated denial probabilities for every line of the frame."""
     check_feature_schema(artifact, frame)
     return artifact.probability(feature_matrix(frame, artifact.features, artifact.categories))
+
+
+def low_data_expr(artifact: ModelArtifact) -> pl.Expr:
+    """True when the line's payer had fewer than MIN_PAYER_LABELLED_LINES labelled lines in training."""
+    counts = artifact.data_window.get("payer_labelled_lines") or {}
+    known = [payer for payer, n in counts.items() if n >= MIN_PAYER_LABELLED_LINES]
+    return (~pl.col("payer_id").cast(pl.String).is_in(known)).fill_null(True).alias("low_data")
 
 
 def score_lines(
@@ -78,6 +85,7 @@ def score_lines(
         scored.with_columns(expected_loss_expr())
         .with_columns(
             risk_band_expr(artifact.operating_point),
+            low_data_expr(artifact),
             pl.lit(artifact.version).alias("model_version"),
             pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("scored_at"),
         )

@@ -89,9 +89,18 @@ def load_definitions() -> dg.Definitions:
     return defs()
 
 
-def _unpartitioned_assets(definitions: dg.Definitions) -> dg.AssetSelection:
+ORACLE_ASSET = "oracle_evaluation"
+
+
+def _unpartitioned_assets(definitions: dg.Definitions, with_truth: bool) -> dg.AssetSelection:
+    """Every unpartitioned asset; the synthetic-only oracle comparison only when a truth is set."""
     graph = definitions.resolve_asset_graph()
-    keys = [key for key in graph.get_all_asset_keys() if not graph.get(key).is_partitioned]
+    keys = [
+        key
+        for key in graph.get_all_asset_keys()
+        if not graph.get(key).is_partitioned
+        and (with_truth or key.to_user_string() != ORACLE_ASSET)
+    ]
     return dg.AssetSelection.assets(*keys)
 
 
@@ -180,7 +189,7 @@ def _run_locked(
     definitions = load_definitions()
     job = dg.define_asset_job(
         FULL_RUN_JOB,
-        selection=selection or _unpartitioned_assets(definitions),
+        selection=selection or _unpartitioned_assets(definitions, settings.truth is not None),
         executor_def=dg.in_process_executor,
     )
     run_defs = dg.Definitions(

@@ -23,6 +23,13 @@ class ProductSettings:
     # Unsent claims to check before submission (claims/ and notes/ as in landing); env
     # DENIAL_RISK_OUTGOING, else `outgoing` beside the landing folder.
     outgoing: Path = None  # type: ignore[assignment]
+    # Synthetic worlds only: the generator's truth file. When set, the run materializes
+    # `oracle_evaluation` (pending scores against the true outcomes); never set on real data.
+    truth: Path | None = field(
+        default_factory=lambda: (
+            Path(os.environ["DENIAL_RISK_TRUTH"]) if os.environ.get("DENIAL_RISK_TRUTH") else None
+        )
+    )
 
     def __post_init__(self) -> None:
         if self.outgoing is None:

@@ -24,10 +24,13 @@ NUMERIC_COLUMNS = {
 
 
 def read_folder(folder: Path, kind: str) -> pd.DataFrame:
-    """All CSVs of a landing folder concatenated; codes kept as text, dates and numbers parsed."""
+    """All CSVs (and JSON Lines, which the contract allows for notes) of a landing folder
+    concatenated; codes kept as text, dates and numbers parsed."""
     files = sorted(folder.glob("*.csv"))
+    lines_files = sorted([*folder.glob("*.jsonl"), *folder.glob("*.ndjson")])
     frame = pd.concat(
-        [pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""]) for f in files],
+        [pd.read_csv(f, dtype=str, keep_default_na=False, na_values=[""]) for f in files]
+        + [pd.read_json(f, lines=True, dtype=str) for f in lines_files],
         ignore_index=True,
     )
     for col in DATE_COLUMNS[kind]:

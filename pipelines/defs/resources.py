@@ -20,10 +20,14 @@ class ProductPaths(dg.ConfigurableResource):
     landing: str
     warehouse: str
     exports: str
+    truth: str = ""
 
     def settings(self) -> ProductSettings:
         return ProductSettings(
-            landing=Path(self.landing), warehouse=Path(self.warehouse), exports=Path(self.exports)
+            landing=Path(self.landing),
+            warehouse=Path(self.warehouse),
+            exports=Path(self.exports),
+            truth=Path(self.truth) if self.truth else None,
         )
 
 
@@ -36,6 +40,7 @@ def build_resources(settings: ProductSettings | None = None) -> dict[str, dg.Con
             landing=str(settings.landing),
             warehouse=str(settings.warehouse),
             exports=str(settings.exports),
+            truth=str(settings.truth or ""),
         ),
     }
 

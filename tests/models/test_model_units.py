@@ -192,9 +192,13 @@ def test_target_results_state_each_target_and_whether_it_is_met():
     }
     rows = {r["target"].split(" ")[0] + str(i): r for i, r in enumerate(target_results(oracle))}
     met = [r["met"] for r in rows.values()]
-    # gap 0.021 > 0.01: missed; ECE 0.018: met; +0.169 over the scrubber: met; above logistic:
-    # met; expected gap 0.016: missed.
+    # gap 0.021 > 0.015: missed; ECE 0.018: met; +0.169 over the scrubber: met; above logistic:
+    # met; expected gap 0.016 > 0.015: missed.
     assert met == [False, True, True, True, False]
     assert "gap 0.0210" in rows["ROC0"]["measured"]
-    oracle["model"]["roc_auc"] = 0.845
+    oracle["model"]["roc_auc"] = 0.840
     assert target_results(oracle)[0]["met"] is True
+    # With the pending means: 0.236 against a realized 0.221 is outside ±0.01.
+    oracle["model"].update(mean_probability=0.236, denial_rate=0.221)
+    mean_row = next(r for r in target_results(oracle) if r["target"].startswith("mean"))
+    assert mean_row["met"] is False and "0.2360 vs 0.2210" in mean_row["measured"]

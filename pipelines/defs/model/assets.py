@@ -12,7 +12,7 @@ from models.challenger import register_challenger, train_and_evaluate
 from models.dataset import catalog_features
 from models.export import EXPORT_COLUMNS, write_export
 from models.operating_point import HoldEconomics
-from models.registry import json_safe, load_champion
+from models.registry import champion_version, json_safe, load_champion, load_model
 from models.scoring import score_lines
 from pipelines.defs.operations.freshness import SCORES_FRESHNESS
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
@@ -98,8 +98,11 @@ def denial_model(
             "INSERT INTO model_registry VALUES (?, ?, FALSE, ?, ?, ?)",
             [art.version, art.trained_at, art.data_hash, metrics_json, str(card)],
         )
+        # registry.json is the one champion record (scoring reads it, it travels with the model
+        # folders); this column is a copy derived from it here and at every scoring run.
         con.execute(
-            "UPDATE model_registry SET is_champion = (model_version = ?)", [run.champion_version]
+            "UPDATE model_registry SET is_champion = (model_version = ?)",
+            [champion_version(settings.models)],
         )
         con.execute(
             "DELETE FROM model_validation_predictions WHERE model_version = ?", [art.version]
@@ -125,6 +128,7 @@ def denial_model(
             "roc_auc_logistic_regression": v["logistic_regression"]["roc_auc"],
             "roc_auc_rules_scrubber": v["rules_scrubber"]["roc_auc"],
             "calibration": art.calibration["method"],
+            "model_kind": art.model_kind,
             "hold_threshold_usd": art.operating_point["hold_threshold_usd"],
             "trees": art.best_iteration,
             "training_seconds": art.training_seconds,
@@ -165,6 +169,10 @@ def risk_scores(
             con.execute(statement)
         con.register("scored_frame", out.to_arrow())
         con.execute("CREATE OR REPLACE TABLE risk_scores AS SELECT * FROM scored_frame")
+        con.execute(MODEL_REGISTRY_DDL)
+        con.execute(
+            "UPDATE model_registry SET is_champion = (model_version = ?)", [champion.version]
+        )
         con.execute(
             "INSERT INTO risk_scores_history SELECT scored_at, model_version, claim_id, "
             "line_number, denial_probability, risk_band, expected_loss_usd FROM scored_frame"
@@ -204,7 +212,8 @@ def risk_score_export(
     with warehouse.get_connection() as con:
         scored = con.sql("SELECT * FROM risk_scores").pl()
     version = scored.get_column("model_version").first() if scored.height else ""
-    result = write_export(scored, paths.settings().exports, version or "")
+    kind = load_model(paths.settings().models, version).model_kind if version else None
+    result = write_export(scored, paths.settings().exports, version or "", model_kind=kind)
     with warehouse.get_connection() as con:
         # The scores are issued: the history keeps them from now on.
         con.execute(HISTORY_DDL)

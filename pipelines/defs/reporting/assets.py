@@ -11,6 +11,8 @@ from dashboards.snapshot import read_frame, snapshot_tables
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
 
 UPSTREAM = ["line_outcomes", "staged_claim_lines", "modelling_table", "denial_model", "risk_scores"]
+# Synthetic worlds only (runs when a truth file is configured): published after it when selected.
+UPSTREAM += ["oracle_evaluation"]
 
 
 @dg.asset(
