@@ -219,6 +219,16 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
             f"Model {model.get('model_version')} (champion {model.get('champion_version')}): "
             f"ROC AUC {_fmt(model.get('roc_auc'))}, ECE {_fmt(model.get('ece'))}"
         )
+    drift = report.metadata.get("policy_drift_alerts", {})
+    if drift:
+        payers = drift.get("active_payers") or "none"
+        console.print(
+            f"Policy drift: {drift.get('new_alerts', 0)} new alert(s), "
+            f"{drift.get('active_alerts', 0)} active (payers: {payers}); adjudications through "
+            f"{drift.get('latest_adjudication_month')}, "
+            f"{float(drift.get('pending_share_latest_submission_month') or 0):.0%} of the "
+            "latest submission month's lines still pending"
+        )
     export_path = report.value("risk_score_export", "export_path")
     if export_path:
         rows = report.value("risk_score_export", "dagster/row_count")

@@ -14,6 +14,7 @@ from models.export import EXPORT_COLUMNS, write_export
 from models.operating_point import HoldEconomics
 from models.registry import json_safe, load_champion
 from models.scoring import score_lines
+from monitoring.policy_drift import flags_for, with_policy_change
 from pipelines.defs.operations.freshness import SCORES_FRESHNESS
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
 
@@ -128,7 +129,7 @@ def denial_model(
 @dg.asset(
     group_name="model",
     kinds={"duckdb", "lightgbm"},
-    deps=[denial_model],
+    deps=[denial_model, dg.AssetKey("policy_drift_alerts")],
     pool=WAREHOUSE_POOL,
     freshness_policy=SCORES_FRESHNESS,
 )
@@ -141,6 +142,9 @@ def risk_scores(
         pl.col("denied").is_null() & (pl.col("cpt_code") == TARGET_CPT)
     )
     scored = score_lines(champion, table, scored_at=datetime.now(UTC))
+    with warehouse.get_connection() as con:
+        flags = flags_for(scored.get_column("payer_id").unique().to_list(), con)
+    scored = with_policy_change(scored, flags)
     out = scored.select(*[c for c in EXPORT_COLUMNS if c in scored.columns]).with_columns(
         pl.col("line_number").cast(pl.Int32)
     )
