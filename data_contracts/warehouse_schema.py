@@ -219,6 +219,8 @@ CREATE TABLE IF NOT EXISTS policy_drift_alerts (
     statistic DOUBLE NOT NULL,
     p_value DOUBLE NOT NULL,
     pending_share DOUBLE,
+    -- The stream the test ran on: the category itself, or 'All denials' (docs/monitoring.md).
+    tested_on VARCHAR,
     status VARCHAR NOT NULL DEFAULT 'open',
     notified_at TIMESTAMP WITH TIME ZONE,
     PRIMARY KEY (payer_id, cpt_code, reason_category, change_month)

@@ -152,6 +152,7 @@ def fit(
     frame: pl.DataFrame,
     features: Sequence[FeatureDef],
     params: dict[str, Any] | None = None,
+    sample_weight: str | None = None,
 ) -> TrainingResult:
     """Fit LightGBM on older labelled months, early-stop and calibrate on the newest, then refit on all."""
     p = {**DEFAULT_PARAMS, **(params or {})}
@@ -166,10 +167,21 @@ def fit(
     x_valid = feature_matrix(split.valid, features, cats)
     y_train = split.train.get_column("denied").cast(pl.Int64).to_numpy()
     y_valid = split.valid.get_column("denied").cast(pl.Int64).to_numpy()
+    # Optional per-line weights from a column of the frame (monitoring.weights: policy changes).
+    w_train, w_valid = (
+        (split.train[sample_weight].to_numpy(), split.valid[sample_weight].to_numpy())
+        if sample_weight
+        else (None, None)
+    )
     names = [f.name for f in features]
     cat_idx = [i for i, f in enumerate(features) if f.kind == "categorical"]
     dtrain = lgb.Dataset(
-        x_train, y_train, feature_name=names, categorical_feature=cat_idx, free_raw_data=False
+        x_train,
+        y_train,
+        weight=w_train,
+        feature_name=names,
+        categorical_feature=cat_idx,
+        free_raw_data=False,
     )
     dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain, categorical_feature=cat_idx)
     evals: dict[str, Any] = {}
@@ -197,6 +209,7 @@ def fit(
             lgb.Dataset(
                 np.vstack([x_train, x_valid]),
                 np.concatenate([y_train, y_valid]),
+                weight=None if w_train is None else np.concatenate([w_train, w_valid]),
                 feature_name=names,
                 categorical_feature=cat_idx,
             ),

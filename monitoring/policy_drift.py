@@ -26,6 +26,10 @@ from data_contracts.input_contract import TARGET_CPT
 # Denied lines whose primary CARC the product's category map does not name (the dashboards
 # show them under the same label).
 UNCATEGORISED = "Uncategorised"
+# The payer's denials of every reason together: the stream the model's expected risk adjusts
+# best (it predicts any denial), and the one that sees a change whose CARCs the map splits
+# over several categories (a frequency limit: 119 and 151).
+ALL_DENIALS = "All denials"
 
 ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved")
 ACTIVE_STATUSES: tuple[str, ...] = ("open", "acknowledged")
@@ -93,10 +97,14 @@ def monthly_counts(lines: pl.DataFrame) -> pl.DataFrame:
     totals = frame.group_by("payer_id", "month").agg(
         pl.len().alias("lines"), pl.col("case_mix").sum().alias("exposure")
     )
-    denials = (
-        frame.filter(pl.col("denied"))
-        .group_by("payer_id", "month", "reason_category")
-        .agg(pl.len().alias("denials"))
+    denied = frame.filter(pl.col("denied"))
+    denials = pl.concat(
+        [
+            denied.group_by("payer_id", "month", "reason_category").agg(pl.len().alias("denials")),
+            denied.group_by("payer_id", "month")
+            .agg(pl.len().alias("denials"))
+            .select("payer_id", "month", pl.lit(ALL_DENIALS).alias("reason_category"), "denials"),
+        ]
     )
     categories = denials.select("payer_id", "reason_category").unique()
     return (
@@ -256,16 +264,59 @@ def alerts_for_month(
     if tests.is_empty():
         return _empty_alerts()
     tests = tests.with_columns(pl.Series("p_value", benjamini_hochberg(tests["p"].to_numpy())))
-    return (
-        tests.filter(
-            (pl.col("p_value") <= settings.fdr)
-            & (pl.col("rate_after") - pl.col("expected_rate_after") >= settings.min_excess)
-        )
-        .with_columns(
-            (-pl.col("p").clip(lower_bound=1e-300).log10()).alias("statistic"),
-        )
-        .select(ALERT_COLUMNS)
+    found = tests.filter(
+        (pl.col("p_value") <= settings.fdr)
+        & (pl.col("rate_after") - pl.col("expected_rate_after") >= settings.min_excess)
+    ).with_columns(
+        (-pl.col("p").clip(lower_bound=1e-300).log10()).alias("statistic"),
+        pl.col("reason_category").alias("tested_on"),
     )
+    by_category = found.filter(pl.col("reason_category") != ALL_DENIALS)
+    # A payer whose total denials rose with no single category significant yet: the alert names
+    # the category with the largest excess over its case-mix expectation in the window.
+    overall = found.filter(
+        (pl.col("reason_category") == ALL_DENIALS)
+        & ~pl.col("payer_id").is_in(by_category["payer_id"].implode())
+    )
+    named = [
+        {**row, "reason_category": dominant_category(counts, row, settings)}
+        for row in overall.iter_rows(named=True)
+    ]
+    if named:
+        by_category = pl.concat([by_category, pl.DataFrame(named, schema=found.schema)])
+    return by_category.select(*ALERT_COLUMNS, "tested_on")
+
+
+def dominant_category(counts: pl.DataFrame, alert: dict, settings: DriftSettings) -> str:
+    """The category with the largest excess of denials over its case-mix expectation in the window."""
+    change, month = alert["change_month"], alert["alert_month"]
+    start = _add_months(month, 1 - settings.window_months - settings.baseline_months)
+    rows = counts.filter(
+        (pl.col("payer_id") == alert["payer_id"])
+        & (pl.col("reason_category") != ALL_DENIALS)
+        & (pl.col("month") >= start)
+        & (pl.col("month") <= month)
+    ).with_columns((pl.col("month") >= change).alias("after"))
+    sums = (
+        rows.group_by("reason_category", "after")
+        .agg(pl.col("denials").sum(), pl.col("exposure").sum())
+        .pivot("after", index="reason_category", values=["denials", "exposure"])
+        .fill_null(0)
+    )
+    for column in ("denials_true", "denials_false", "exposure_true", "exposure_false"):
+        if column not in sums.columns:
+            sums = sums.with_columns(pl.lit(0.0).alias(column))
+    excess = sums.with_columns(
+        (
+            pl.col("denials_true")
+            - pl.col("denials_false")
+            / pl.when(pl.col("exposure_false") > 0).then(pl.col("exposure_false")).otherwise(None)
+            * pl.col("exposure_true")
+        )
+        .fill_null(pl.col("denials_true"))
+        .alias("excess")
+    ).sort("excess", "reason_category", descending=[True, False])
+    return excess["reason_category"][0] if excess.height else ALL_DENIALS
 
 
 def detect(
@@ -315,6 +366,7 @@ def _empty_alerts() -> pl.DataFrame:
         "denials_after": pl.Int64,
         "statistic": pl.Float64,
         "p_value": pl.Float64,
+        "tested_on": pl.String,
     }
     return pl.DataFrame(schema=schema)
 
@@ -386,16 +438,29 @@ def months_after(change: date, month: date) -> int:
     return _months_between(change, month)
 
 
-def flags_for(payer_ids: Iterable[str], con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """payer_id → reason categories of its active policy-drift alerts ('' when none), from the warehouse."""
-    payer_ids = list(payer_ids)
+def active_alerts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Open or acknowledged policy-drift alerts in the warehouse (none when never monitored)."""
     known = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     if "policy_drift_alerts" not in known:
-        return dict.fromkeys(payer_ids, "")
-    alerts = con.sql(
-        "SELECT payer_id, reason_category, statistic, status FROM policy_drift_alerts"
+        return pl.DataFrame(
+            schema={
+                "payer_id": pl.String,
+                "reason_category": pl.String,
+                "change_month": pl.String,
+                "statistic": pl.Float64,
+                "status": pl.String,
+            }
+        )
+    statuses = ", ".join(f"'{s}'" for s in ACTIVE_STATUSES)
+    return con.sql(
+        "SELECT payer_id, reason_category, change_month, statistic, status "
+        f"FROM policy_drift_alerts WHERE status IN ({statuses})"
     ).pl()
-    return flags_from_alerts(payer_ids, alerts)
+
+
+def flags_for(payer_ids: Iterable[str], con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """payer_id → reason categories of its active policy-drift alerts ('' when none), from the warehouse."""
+    return flags_from_alerts(payer_ids, active_alerts(con))
 
 
 def with_policy_change(scored: pl.DataFrame, flags: dict[str, str]) -> pl.DataFrame:
@@ -418,9 +483,10 @@ def alert_series(
     rows = []
     for alert in alerts.iter_rows(named=True):
         change = _as_date(alert["change_month"])
+        stream = alert.get("tested_on") or alert["reason_category"]
         series = counts.filter(
             (pl.col("payer_id") == alert["payer_id"])
-            & (pl.col("reason_category") == alert["reason_category"])
+            & (pl.col("reason_category") == stream)
             & (pl.col("month") >= _add_months(change, -settings.baseline_months))
         ).sort("month")
         base = series.filter(pl.col("month") < change)
@@ -490,8 +556,8 @@ def evaluate_policy_drift(
     added = new_alerts(existing, found, detected_at)
     every = pl.concat(
         [
-            existing.select("payer_id", "reason_category", "change_month"),
-            added.select("payer_id", "reason_category", "change_month"),
+            existing.select("payer_id", "reason_category", "change_month", "tested_on"),
+            added.select("payer_id", "reason_category", "change_month", "tested_on"),
         ]
     )
     series = alert_series(counts, every, settings).join(

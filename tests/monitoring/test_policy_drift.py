@@ -165,3 +165,28 @@ def test_flags_mark_only_payers_with_active_alerts() -> None:
         "",
         f"{AUTH};Billing Error: Invalid Code",
     ]
+
+
+def test_post_change_lines_of_an_alerted_payer_weigh_more() -> None:
+    from monitoring.weights import POST_CHANGE_WEIGHT, WEIGHT_COLUMN, policy_change_weights
+
+    table = pl.DataFrame(
+        {
+            "payer_id": ["P03", "P03", "P05", "P03"],
+            "submission_date": [
+                date(2025, 12, 20),
+                date(2026, 1, 5),
+                date(2026, 2, 1),
+                date(2026, 3, 1),
+            ],
+        }
+    )
+    alerts = pl.DataFrame(
+        {
+            "payer_id": ["P03", "P05"],
+            "change_month": ["2026-01", "2025-06"],
+            "status": ["open", "resolved"],
+        }
+    )
+    weights = policy_change_weights(table, alerts)[WEIGHT_COLUMN].to_list()
+    assert weights == [1.0, POST_CHANGE_WEIGHT, 1.0, POST_CHANGE_WEIGHT]

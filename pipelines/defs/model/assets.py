@@ -14,7 +14,8 @@ from models.export import EXPORT_COLUMNS, write_export
 from models.operating_point import HoldEconomics
 from models.registry import json_safe, load_champion
 from models.scoring import score_lines
-from monitoring.policy_drift import flags_for, with_policy_change
+from monitoring.policy_drift import active_alerts, flags_for, with_policy_change
+from monitoring.weights import WEIGHT_COLUMN, policy_change_weights
 from pipelines.defs.operations.freshness import SCORES_FRESHNESS
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
 
@@ -71,7 +72,18 @@ def denial_model(
     """LightGBM challenger trained out of time, measured against baselines, registered; champion decided."""
     settings = paths.settings()
     table = _read_modelling_table(warehouse)
-    run = train_and_evaluate(table, catalog_features(), economics=HoldEconomics.from_env())
+    # Payers with an active policy-drift alert: their post-change lines weigh more (docs/monitoring.md).
+    with warehouse.get_connection() as con:
+        alerts = active_alerts(con)
+    weighted = alerts.height > 0
+    if weighted:
+        table = policy_change_weights(table, alerts)
+    run = train_and_evaluate(
+        table,
+        catalog_features(),
+        economics=HoldEconomics.from_env(),
+        sample_weight=WEIGHT_COLUMN if weighted else None,
+    )
     run = register_challenger(run, table, settings.models)
     art = run.artifact
     context.log.info("champion decision: %s", run.decision["reason"] if run.decision else "")
@@ -114,6 +126,7 @@ def denial_model(
             "roc_auc_logistic_regression": v["logistic_regression"]["roc_auc"],
             "roc_auc_rules_scrubber": v["rules_scrubber"]["roc_auc"],
             "calibration": art.calibration["method"],
+            "policy_change_weighted_payers": ", ".join(sorted(set(alerts["payer_id"]))),
             "hold_threshold_usd": art.operating_point["hold_threshold_usd"],
             "trees": art.best_iteration,
             "training_seconds": art.training_seconds,

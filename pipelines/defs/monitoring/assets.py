@@ -15,7 +15,7 @@ from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
 ALERT_INSERT_COLUMNS = (
     "payer_id, cpt_code, reason_category, change_month, alert_month, detected_at, rate_before, "
     "rate_after, expected_rate_after, lines_before, lines_after, denials_before, denials_after, "
-    "statistic, p_value, pending_share, status"
+    "statistic, p_value, pending_share, tested_on, status"
 )
 
 
