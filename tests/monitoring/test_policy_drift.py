@@ -42,29 +42,30 @@ def simulate_lines(
     """Adjudicated lines: each line's risk multiplies every category's rate (case mix)."""
     rng = np.random.default_rng(seed)
     shifts, risk = shifts or {}, risk or {}
+    categories = list(BASE_RATES)
+    rates = np.array([BASE_RATES[c] for c in categories])
     rows: dict[str, list] = {
         k: [] for k in ("payer_id", "adjudication_date", "denied", "denial_category", "case_mix")
     }
-    categories = list(BASE_RATES)
     for payer in PAYERS:
         active: dict[str | None, float] = {}
         for month in MONTHS:
             active = shifts.get((payer, month), active)
-            factor = risk.get((payer, month), 1.0)
-            mean_risk = 0.2 * factor
+            mean_risk = 0.2 * risk.get((payer, month), 1.0)
             # Line risks vary around the month's mean; rates scale with each line's risk.
             line_risk = rng.gamma(4.0, mean_risk / 4.0, size=lines_per_month)
-            rates = np.array([BASE_RATES[c] for c in categories])
             extra = np.array([active.get(c, 0.0) for c in categories])
-            for r in line_risk:
-                p = rates * (r / 0.2) + extra
-                fired = rng.random(len(categories)) < p
-                category = categories[int(np.argmax(fired))] if fired.any() else None
-                rows["payer_id"].append(payer)
-                rows["adjudication_date"].append(month.replace(day=15))
-                rows["denied"].append(bool(fired.any()))
-                rows["denial_category"].append(category)
-                rows["case_mix"].append(float(r))
+            p = rates[None, :] * (line_risk[:, None] / 0.2) + extra[None, :]
+            fired = rng.random(p.shape) < p
+            denied = fired.any(axis=1)
+            first = fired.argmax(axis=1)
+            rows["payer_id"] += [payer] * lines_per_month
+            rows["adjudication_date"] += [month.replace(day=15)] * lines_per_month
+            rows["denied"] += denied.tolist()
+            rows["denial_category"] += [
+                categories[i] if d else None for i, d in zip(first, denied, strict=True)
+            ]
+            rows["case_mix"] += line_risk.tolist()
     return pl.DataFrame(
         rows,
         schema={
