@@ -21,6 +21,7 @@ import polars as pl
 
 from dashboards.drift import feature_psi_by_month, score_psi_by_month
 from data_contracts.input_contract import TARGET_CPT
+from data_contracts.warehouse_schema import POLICY_DRIFT_ALERTS, POLICY_DRIFT_MONTHLY
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 PATIENT_COLUMNS: frozenset[str] = frozenset(
     {"patient_key", "patient_id", "patient_age", "patient_sex", "encounter_id", "note_id", "text"}
 )
+
+POLICY_DRIFT_DDL: dict[str, str] = {
+    "policy_drift_alerts": POLICY_DRIFT_ALERTS,
+    "policy_drift_monthly": POLICY_DRIFT_MONTHLY,
+}
 
 # Tables copied as they are (minus patient columns) when the warehouse has them.
 COPIED_TABLES: tuple[str, ...] = (
@@ -38,6 +44,8 @@ COPIED_TABLES: tuple[str, ...] = (
     "oracle_evaluation",
     "validation_results",
     "ingest_ledger",
+    "policy_drift_alerts",
+    "policy_drift_monthly",
 )
 
 # Modelling-table columns the coding page and drift need besides the line keys.
@@ -335,6 +343,11 @@ def _build_tables(
     for table in COPIED_TABLES:
         if table in tables:
             con.execute(f"create table {dst}.{table} as {_copy_sql(src, table, tables[table])}")
+            present.append(table)
+    for table, ddl in POLICY_DRIFT_DDL.items():
+        # Scores from before policy-drift monitoring existed: the panel shows no alert.
+        if table not in tables and "risk_scores" in tables:
+            con.execute(ddl.replace(f"EXISTS {table} (", f"EXISTS {dst}.{table} (", 1))
             present.append(table)
     if "risk_scores" in tables:
         context = ""

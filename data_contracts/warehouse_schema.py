@@ -213,3 +213,46 @@ STAGED_TABLE: dict[str, str] = {
     "remit_adjustments": "staged_remit_adjustments",
     "notes": "staged_notes",
 }
+
+# Payer policy drift (monitoring/policy_drift.py, docs/monitoring.md): one row per alert; status
+# is the analysts' (open → acknowledged → resolved) and survives reruns; notified_at is set when
+# the alert went out on the alert channel, so each alert is raised once.
+POLICY_DRIFT_ALERTS = """
+CREATE TABLE IF NOT EXISTS policy_drift_alerts (
+    payer_id VARCHAR NOT NULL,
+    cpt_code VARCHAR NOT NULL,
+    reason_category VARCHAR NOT NULL,
+    change_month VARCHAR NOT NULL,
+    alert_month VARCHAR NOT NULL,
+    detected_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    rate_before DOUBLE NOT NULL,
+    rate_after DOUBLE NOT NULL,
+    expected_rate_after DOUBLE NOT NULL,
+    lines_before BIGINT NOT NULL,
+    lines_after BIGINT NOT NULL,
+    denials_before BIGINT NOT NULL,
+    denials_after BIGINT NOT NULL,
+    statistic DOUBLE NOT NULL,
+    p_value DOUBLE NOT NULL,
+    pending_share DOUBLE,
+    -- The stream the test ran on: the category itself, or 'All denials' (docs/monitoring.md).
+    tested_on VARCHAR,
+    status VARCHAR NOT NULL DEFAULT 'open',
+    notified_at TIMESTAMP WITH TIME ZONE,
+    PRIMARY KEY (payer_id, cpt_code, reason_category, change_month)
+)"""
+
+# The monthly series behind each alert (the Model page's panel): observed and case-mix expected
+# rate of the alert's category, against the baseline before its change month; rebuilt each run.
+POLICY_DRIFT_MONTHLY = """
+CREATE TABLE IF NOT EXISTS policy_drift_monthly (
+    payer_id VARCHAR NOT NULL,
+    reason_category VARCHAR NOT NULL,
+    change_month VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    lines BIGINT NOT NULL,
+    denials BIGINT NOT NULL,
+    rate DOUBLE NOT NULL,
+    expected_rate DOUBLE,
+    pending_share DOUBLE
+)"""

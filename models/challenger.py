@@ -49,10 +49,11 @@ def train_and_evaluate(
     params: dict[str, Any] | None = None,
     economics: HoldEconomics | None = None,
     truth: pl.DataFrame | None = None,
+    sample_weight: str | None = None,
 ) -> ChallengerRun:
     """Train the challenger and measure it against the scrubber and logistic regression out of time."""
     features = list(features)
-    result = fit(frame, features, params)
+    result = fit(frame, features, params, sample_weight=sample_weight)
     art, split = result.artifact, result.split
     valid = split.valid
     y = valid.get_column("denied").cast(pl.Int64).to_numpy()

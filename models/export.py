@@ -42,6 +42,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "reason_3",
     "reasons",
     "recommended_action",
+    # Reason categories of the payer's active policy-drift alerts ('' when none; docs/monitoring.md).
+    "policy_change",
     "model_version",
     "scored_at",
     "low_data",
@@ -94,6 +96,10 @@ def export_frame(scored: pl.DataFrame) -> pl.DataFrame:
         pl.col("reason_3").cast(pl.String),
         pl.col("reasons").cast(pl.String),
         pl.col("recommended_action").cast(pl.String),
+        (pl.col("policy_change") if "policy_change" in scored.columns else pl.lit(""))
+        .cast(pl.String)
+        .fill_null("")
+        .alias("policy_change"),
         pl.col("model_version").cast(pl.String),
         pl.col("scored_at")
         .cast(pl.Datetime("us", "UTC"))

@@ -243,6 +243,7 @@ def fit(
     frame: pl.DataFrame,
     features: Sequence[FeatureDef],
     params: dict[str, Any] | None = None,
+    sample_weight: str | None = None,
 ) -> TrainingResult:
     """Fit LightGBM on older labelled months, early-stop on the newest, refit on all, calibrate out of fold."""
     p = {**DEFAULT_PARAMS, **(params or {})}
@@ -258,6 +259,12 @@ def fit(
     x_valid = feature_matrix(split.valid, features, cats)
     y_train = split.train.get_column("denied").cast(pl.Int64).to_numpy()
     y_valid = split.valid.get_column("denied").cast(pl.Int64).to_numpy()
+    # Optional per-line weights from a column of the frame (monitoring.weights: policy changes).
+    w_train, w_valid = (
+        (split.train[sample_weight].to_numpy(), split.valid[sample_weight].to_numpy())
+        if sample_weight
+        else (None, None)
+    )
     names = [f.name for f in features]
     cat_idx = [i for i, f in enumerate(features) if f.kind == "categorical"]
     x_all = np.vstack([x_train, x_valid])
@@ -276,7 +283,12 @@ def fit(
             return linear_probability(fit_linear(x_fit, y_fit, features), x_held)
     else:
         dtrain = lgb.Dataset(
-            x_train, y_train, feature_name=names, categorical_feature=cat_idx, free_raw_data=False
+            x_train,
+            y_train,
+            weight=w_train,
+            feature_name=names,
+            categorical_feature=cat_idx,
+            free_raw_data=False,
         )
         dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain, categorical_feature=cat_idx)
         booster = lgb.train(
@@ -294,7 +306,13 @@ def fit(
             best = max(1, round(best * factor))
             booster = lgb.train(
                 _lgb_params(p),
-                lgb.Dataset(x_all, y_all, feature_name=names, categorical_feature=cat_idx),
+                lgb.Dataset(
+                    x_all,
+                    y_all,
+                    weight=None if w_train is None else np.concatenate([w_train, w_valid]),
+                    feature_name=names,
+                    categorical_feature=cat_idx,
+                ),
                 num_boost_round=best,
             )
             fitted_months += list(split.valid_months)

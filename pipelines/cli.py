@@ -65,18 +65,39 @@ def generate(
     x12: Annotated[
         bool, typer.Option("--x12", help="Write claims as 837P and remits as 835")
     ] = False,
+    policy_change: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy-change",
+            help="Plant an unannounced payer policy change, PAYER_ID:YYYY-MM:KIND with KIND "
+            "prior_auth, bilateral_rtlt, frequency or documentation (repeatable)",
+        ),
+    ] = None,
 ) -> None:
     """Generate a SYNTHETIC landing folder (and its ground truth) in the input contract."""
     if format not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
-    summary = _generate(out, lines, seed, truth, format, x12)  # type: ignore[arg-type]
+    summary = _generate(out, lines, seed, truth, format, x12, policy_change or [])  # type: ignore[arg-type]
     _print_generation(summary)
 
 
 def _generate(
-    out: Path, lines: int, seed: int, truth: Path | None, fmt: Literal["csv", "parquet"], x12: bool
+    out: Path,
+    lines: int,
+    seed: int,
+    truth: Path | None,
+    fmt: Literal["csv", "parquet"],
+    x12: bool,
+    policy_changes: list[str] | None = None,
 ):
     from pipelines.sources.synthetic import generate_world
+    from pipelines.sources.synthetic.world import parse_policy_change, payers_with_changes
+
+    try:
+        planted = [parse_policy_change(text) for text in policy_changes or []]
+        payers_with_changes(planted)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--policy-change") from exc
 
     if truth is not None and truth.resolve().is_relative_to(out.resolve()):
         raise typer.BadParameter(
@@ -99,6 +120,7 @@ def _generate(
             fmt=fmt,
             x12=x12,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
+            policy_changes=planted,
         )
 
 
@@ -113,6 +135,8 @@ def _print_generation(summary) -> None:
     console.print(f"  oracle ROC AUC on pending 64520 lines: {summary.oracle_roc_auc_pending:.4f}")
     if summary.truth:
         console.print(f"  ground truth: {summary.truth}")
+    if summary.policy_changes_path:
+        console.print(f"  planted policy changes: {summary.policy_changes_path}")
     console.print(f"  took {summary.seconds:.1f} s")
 
 
@@ -240,6 +264,16 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
         console.print(
             f"Model {model.get('model_version')} (champion {model.get('champion_version')}): "
             f"ROC AUC {_fmt(model.get('roc_auc'))}, ECE {_fmt(model.get('ece'))}"
+        )
+    drift = report.metadata.get("policy_drift_alerts", {})
+    if drift:
+        payers = drift.get("active_payers") or "none"
+        console.print(
+            f"Policy drift: {drift.get('new_alerts', 0)} new alert(s), "
+            f"{drift.get('active_alerts', 0)} active (payers: {payers}); adjudications through "
+            f"{drift.get('latest_adjudication_month')}, "
+            f"{float(drift.get('pending_share_latest_submission_month') or 0):.0%} of the "
+            "latest submission month's lines still pending"
         )
     export_path = report.value("risk_score_export", "export_path")
     if export_path:

@@ -537,3 +537,59 @@ def oracle_figure(oracle: pl.DataFrame | None, preds: pl.DataFrame | None = None
         "The oracle scores lines with the true denial probability: the gap between it and the model "
         "is what better modelling could still gain.",
     )
+
+
+POLICY_DRIFT_PANEL_LIMIT = 4
+
+
+def policy_drift_figure(alerts: pl.DataFrame | None, monthly: pl.DataFrame | None) -> go.Figure:
+    """Per alerted payer and reason: monthly denial rate, case-mix expected rate, change month."""
+    title = "Payer policy drift: denial rate by reason vs expected, by month of adjudication"
+    if alerts is None or monthly is None or alerts.is_empty() or monthly.is_empty():
+        return empty_figure(
+            title,
+            "No payer policy drift alert: no payer's denials of any reason rose beyond what "
+            "its case mix predicts.",
+        )
+    shown = alerts.sort("statistic", descending=True).head(POLICY_DRIFT_PANEL_LIMIT)
+    colours = (VERMILLION, BLUE, GREEN, ORANGE)
+    fig = go.Figure()
+    for colour, alert in zip(colours, shown.iter_rows(named=True), strict=False):
+        series = monthly.filter(
+            (pl.col("payer_id") == alert["payer_id"])
+            & (pl.col("reason_category") == alert["reason_category"])
+            & (pl.col("change_month") == alert["change_month"])
+        ).sort("month")
+        name = f"{alert['payer_id']} · {alert['reason_category']}"
+        fig.add_trace(
+            go.Scatter(
+                x=series["month"].to_list(),
+                y=series["rate"].to_list(),
+                mode="lines+markers",
+                name=f"{name} observed",
+                line={"color": colour},
+                customdata=series.select("lines", "pending_share").to_numpy(),
+                hovertemplate="%{x}: %{y:.1%} of %{customdata[0]} lines<extra>observed</extra>",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=series["month"].to_list(),
+                y=series["expected_rate"].to_list(),
+                mode="lines",
+                name=f"{name} expected",
+                line={"color": colour, "dash": "dot"},
+                hovertemplate="%{x}: expected %{y:.1%}<extra>case mix</extra>",
+            )
+        )
+        fig.add_vline(x=alert["change_month"], line={"color": colour, "dash": "dash", "width": 1})
+    fig.update_layout(yaxis={"tickformat": PERCENT_TICKFORMAT, "rangemode": "tozero"})
+    return styled(
+        fig,
+        title,
+        "Month of adjudication (dashed vertical line: estimated first month of the change)",
+        "Denials of the reason among the payer's lines (%)",
+        "Observed rate (solid) against the payer's pre-change rate adjusted for each month's "
+        "case mix by the model's expected risk (dotted); the newest months are incomplete "
+        "while remits are still out.",
+    )

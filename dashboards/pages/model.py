@@ -33,6 +33,7 @@ GRAPHS = (
     "model-oracle",
     "model-realized",
     "model-drift",
+    "model-policy-drift",
 )
 
 layout = html.Div(
@@ -125,6 +126,9 @@ def update(versions, start, end):
         fig.oracle_figure(oracle),
         fig.realized_performance_figure(realized),
         fig.drift_figure(feature_drift, score_drift),
+        fig.policy_drift_figure(
+            read_table(path, "policy_drift_alerts"), read_table(path, "policy_drift_monthly")
+        ),
     ]
     pairs = [figure_and_caption(f) for f in figures]
     notice = "" if preds is not None else fig.NO_PREDICTIONS

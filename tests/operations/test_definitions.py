@@ -46,9 +46,11 @@ def test_job_selections_on_the_real_graph(repository: dg.RepositoryDefinition) -
     assert selected("ingest_and_score_job") == {
         "reference_tables", "staged_claim_lines", "staged_remits", "staged_notes", "line_outcomes",
         "modelling_table", "risk_scores", "risk_score_export", "static_report", "published_snapshot",
+        "policy_drift_alerts",
     }  # fmt: skip
     assert selected("retrain_job") == {
         "denial_model",
+        "policy_drift_alerts",
         "risk_scores",
         "risk_score_export",
         "static_report",
@@ -74,7 +76,7 @@ def test_warehouse_writers_share_one_pool(repository: dg.RepositoryDefinition) -
         for checks in defs().asset_checks or []
         for key in checks.check_keys
     }
-    assert len(check_pools) == 7
+    assert len(check_pools) == 8
     assert set(check_pools.values()) == {WAREHOUSE_POOL}
 
 

@@ -14,6 +14,8 @@ from models.export import EXPORT_COLUMNS, write_export
 from models.operating_point import HoldEconomics
 from models.registry import champion_version, json_safe, load_champion, load_model
 from models.scoring import score_lines
+from monitoring.policy_drift import active_alerts, flags_for, with_policy_change
+from monitoring.weights import WEIGHT_COLUMN, policy_change_weights
 from pipelines.defs.operations.freshness import SCORES_FRESHNESS
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
 
@@ -82,7 +84,18 @@ def denial_model(
     """LightGBM challenger trained out of time, measured against baselines, registered; champion decided."""
     settings = paths.settings()
     table = _read_modelling_table(warehouse)
-    run = train_and_evaluate(table, catalog_features(), economics=HoldEconomics.from_env())
+    # Payers with an active policy-drift alert: their post-change lines weigh more (docs/monitoring.md).
+    with warehouse.get_connection() as con:
+        alerts = active_alerts(con)
+    weighted = alerts.height > 0
+    if weighted:
+        table = policy_change_weights(table, alerts)
+    run = train_and_evaluate(
+        table,
+        catalog_features(),
+        economics=HoldEconomics.from_env(),
+        sample_weight=WEIGHT_COLUMN if weighted else None,
+    )
     run = register_challenger(run, table, settings.models)
     art = run.artifact
     context.log.info("champion decision: %s", run.decision["reason"] if run.decision else "")
@@ -129,6 +142,7 @@ def denial_model(
             "roc_auc_rules_scrubber": v["rules_scrubber"]["roc_auc"],
             "calibration": art.calibration["method"],
             "model_kind": art.model_kind,
+            "policy_change_weighted_payers": ", ".join(sorted(set(alerts["payer_id"]))),
             "hold_threshold_usd": art.operating_point["hold_threshold_usd"],
             "trees": art.best_iteration,
             "training_seconds": art.training_seconds,
@@ -146,7 +160,7 @@ def denial_model(
     kinds={"duckdb", "lightgbm"},
     # modelling_table too: the daily job leaves denial_model out, and without this edge it ran
     # risk_scores before the day's ingest and features (scoring yesterday's table).
-    deps=[denial_model, dg.AssetKey("modelling_table")],
+    deps=[denial_model, dg.AssetKey("modelling_table"), dg.AssetKey("policy_drift_alerts")],
     pool=WAREHOUSE_POOL,
     freshness_policy=SCORES_FRESHNESS,
 )
@@ -159,6 +173,9 @@ def risk_scores(
         pl.col("denied").is_null() & (pl.col("cpt_code") == TARGET_CPT)
     )
     scored = score_lines(champion, table, scored_at=datetime.now(UTC))
+    with warehouse.get_connection() as con:
+        flags = flags_for(scored.get_column("payer_id").unique().to_list(), con)
+    scored = with_policy_change(scored, flags)
     out = scored.select(*[c for c in EXPORT_COLUMNS if c in scored.columns]).with_columns(
         pl.col("line_number").cast(pl.Int32)
     )

@@ -7,7 +7,7 @@ import dagster as dg
 WAREHOUSE_TAG = "denial_risk/warehouse"
 WAREHOUSE_RUN_TAGS = {WAREHOUSE_TAG: "writer"}
 
-PIPELINE_GROUPS = ("ingest", "features", "model", "reporting")
+PIPELINE_GROUPS = ("ingest", "features", "model", "monitoring", "reporting")
 
 # Partitioned assets are backfilled on their own (kpis job); an asset job cannot mix them with
 # the unpartitioned daily graph without choosing a partition for every run.

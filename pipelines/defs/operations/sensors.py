@@ -135,7 +135,14 @@ def post_alert(
         f"denial-risk run failed: job {summary['job']}, step {summary['failing_step']}, "
         f"{summary['error_class']} (run {summary['run_id']})"
     )
-    body = json.dumps({"text": text, **summary}).encode()
+    return post_webhook(webhook, text, summary, timeout)
+
+
+def post_webhook(
+    webhook: str, text: str, fields: dict[str, str], timeout: float = ALERT_TIMEOUT_SECONDS
+) -> int:
+    """POST `text` plus fields as JSON to the alert channel; the HTTP status."""
+    body = json.dumps({"text": text, **fields}).encode()
     request = urllib.request.Request(
         webhook, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )

@@ -37,11 +37,13 @@ from pipelines.sources.synthetic.world import (
     START_DAY,
     Indication,
     Payer,
+    PolicyChange,
     Provider,
     checked_indications,
     day_number,
     fee_table,
     payer_convention,
+    payer_policy_on,
     payer_requires_auth,
 )
 
@@ -110,8 +112,14 @@ class ChunkSimulator:
         providers: tuple[Provider, ...],
         other_npis: tuple[str, ...],
         counters: dict[str, int],
+        payers: tuple[Payer, ...] = PAYERS,
+        planted: tuple[PolicyChange, ...] = (),
     ) -> None:
         self.r = r
+        self.payers = payers
+        self.planted = {c.payer_id: c for c in planted}
+        # The planted change in force for each truth row (None before it or for other payers).
+        self.truth_policy: list[str | None] = []
         self.providers = providers
         self.other_npis = other_npis
         self.counters = counters
@@ -127,7 +135,7 @@ class ChunkSimulator:
         self.lines = 0
         provider_weights = [r.paretovariate(1.5) for _ in providers]
         self.provider_cum = _cumulative(provider_weights)
-        self.payer_cum = _cumulative([p.share for p in PAYERS])
+        self.payer_cum = _cumulative([p.share for p in payers])
         self.indication_cum = _cumulative([i.share for i in self.indications])
 
     def next_id(self, kind: str) -> int:
@@ -139,11 +147,11 @@ class ChunkSimulator:
         """Simulate one patient's whole history."""
         r = self.r
         pid = f"P{self.next_id('patient'):07d}"
-        payer = PAYERS[_pick(r, self.payer_cum)]
+        payer = self.payers[_pick(r, self.payer_cum)]
         switch_day, second_payer = None, None
         if r.random() < 0.06:
             switch_day = r.randint(START_DAY + 60, END_DAY)
-            second_payer = PAYERS[_pick(r, self.payer_cum)]
+            second_payer = self.payers[_pick(r, self.payer_cum)]
         provider = self.providers[_pick(r, self.provider_cum)]
         indication = self.indications[_pick(r, self.indication_cum)]
         dx, side = r.choice(indication.codes)
@@ -342,7 +350,13 @@ class ChunkSimulator:
         prior_365 = sum(1 for d in prior if day - d <= 365)
         # Most offices know the payer's yearly limit and do not schedule the block; decided
         # before the note and the authorization count, which only a performed block has.
-        if payer.max_blocks_365d and prior_365 >= payer.max_blocks_365d and r.random() < 0.8:
+        known_limit = payer.max_blocks_365d
+        if payer.frequency_limit_from is not None:
+            # Nobody told the offices: they learn the tighter limit from denials over ~5 months.
+            since = day - day_number(payer.frequency_limit_from)
+            if since >= 0 and r.random() < min(1.0, since / 150):
+                known_limit = payer.max_blocks_365d_after
+        if known_limit and prior_365 >= known_limit and r.random() < 0.8:
             return
         auth = None
         requires_auth = payer_requires_auth(payer, day)
@@ -413,7 +427,7 @@ class ChunkSimulator:
                 continue
             contexts.append(
                 LineContext(
-                    payer=payer,
+                    payer=payer_policy_on(payer, day),
                     convention=convention,
                     requires_auth=requires_auth,
                     units=x.units,
@@ -662,6 +676,9 @@ class ChunkSimulator:
                 t["denied"].append(1 if cause else 0)
                 t["cause"].append(cause)
                 t["is_pending"].append(pending)
+                change = self.planted.get(payer.payer_id)
+                in_force = change is not None and day >= day_number(change.start)
+                self.truth_policy.append(change.kind if in_force else None)
             else:
                 comp_cause, comp_h = companion_hazards(
                     line.code,

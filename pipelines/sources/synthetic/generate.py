@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -21,7 +22,14 @@ from pipelines.sources.synthetic.claims import (
     ChunkSimulator,
 )
 from pipelines.sources.synthetic.oracle import oracle_roc_auc
-from pipelines.sources.synthetic.world import make_npi, make_providers, provider_count
+from pipelines.sources.synthetic.world import (
+    PolicyChange,
+    builtin_policy_changes,
+    make_npi,
+    make_providers,
+    payers_with_changes,
+    provider_count,
+)
 from pipelines.sources.synthetic.writer import LandingWriter, TruthWriter
 
 PATIENTS_PER_CHUNK = 2_000
@@ -78,6 +86,23 @@ class GenerationSummary:
     seconds: float
     patients: int = 0
     cause_counts: dict[str, int] | None = None
+    policy_changes_path: Path | None = None
+
+
+def policy_changes_path(truth: Path) -> Path:
+    """The JSON sidecar of planted policy changes beside the truth file."""
+    return truth.with_name(truth.stem + ".policy_changes.json")
+
+
+def write_policy_changes(path: Path, planted: Sequence[PolicyChange]) -> Path:
+    """Planted and built-in policy changes of a world, as JSON (synthetic truth, never landed)."""
+    record = {
+        "synthetic": True,
+        "planted": [c.as_record() for c in planted],
+        "builtin": [c.as_record() for c in builtin_policy_changes()],
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def chunk_rng(seed: int, chunk: int) -> random.Random:
@@ -94,6 +119,7 @@ def generate_world(
     fmt: Literal["csv", "parquet"] = "csv",
     x12: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    policy_changes: Sequence[PolicyChange] = (),
 ) -> GenerationSummary:
     """Write a synthetic landing folder of about `lines` claim lines (whole patients) and its truth."""
     started = time.perf_counter()
@@ -102,6 +128,8 @@ def generate_world(
         truth = Path(truth)
         if truth.resolve().is_relative_to(out.resolve()):
             raise ValueError("the truth file must not be inside the landing folder")
+    planted = tuple(policy_changes)
+    payers = payers_with_changes(planted)
     world_rng = np.random.default_rng(np.random.SeedSequence([seed, 2**31 - 1]))
     providers = make_providers(world_rng, provider_count(lines))
     other_bases = world_rng.choice(np.arange(100_000_000, 199_999_999), size=40, replace=False)
@@ -117,7 +145,9 @@ def generate_world(
     causes: dict[str, int] = {}
     try:
         while done < lines:
-            sim = ChunkSimulator(chunk_rng(seed, chunk), providers, other_npis, counters)
+            sim = ChunkSimulator(
+                chunk_rng(seed, chunk), providers, other_npis, counters, payers, planted
+            )
             for _ in range(PATIENTS_PER_CHUNK):
                 sim.patient()
                 if done + sim.lines >= lines:
@@ -135,6 +165,8 @@ def generate_world(
                 month = frame[MONTH_OF[folder]].cast(pl.Date).dt.strftime("%Y-%m")
                 writer.write(folder, frame, month)
             t = pl.DataFrame(sim.truth, schema=SCHEMAS["truth"])
+            if planted:
+                t = t.with_columns(pl.Series("policy_change", sim.truth_policy, dtype=pl.String))
             lines_64520 += t.height
             pend = t.filter(pl.col("is_pending"))
             pending_64520 += pend.height
@@ -159,6 +191,9 @@ def generate_world(
         write_x12_landing(out)
         # The X12 writer replaces flat claims/remits files with .837/.835 files.
         files = sorted(p for folder in FOLDERS for p in (out / folder).iterdir() if p.is_file())
+    sidecar = None
+    if truth is not None and planted:
+        sidecar = write_policy_changes(policy_changes_path(truth), planted)
     y = np.concatenate(pending_y) if pending_y else np.zeros(0)
     p = np.concatenate(pending_p) if pending_p else np.zeros(0)
     return GenerationSummary(
@@ -173,4 +208,5 @@ def generate_world(
         seconds=time.perf_counter() - started,
         patients=counters["patient"],
         cause_counts=dict(sorted(causes.items())),
+        policy_changes_path=sidecar,
     )

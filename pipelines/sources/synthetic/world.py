@@ -6,7 +6,8 @@ in comments); code sets come from `data_contracts.codes`, never from private cop
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 
@@ -69,6 +70,13 @@ class Payer:
     auth_required_from: date | None = None
     bilateral_convention_from: date | None = None
     bilateral_convention_before: str | None = None
+    # Planted changes (test worlds, `PolicyChange`): a tighter frequency limit and a stricter
+    # documentation review from a date on; offices are not told.
+    frequency_limit_from: date | None = None
+    max_blocks_365d_after: int = 0
+    min_interval_days_after: int = 0
+    documentation_review_from: date | None = None
+    medical_review_rate_after: float = 0.0
 
 
 PAYERS: tuple[Payer, ...] = (
@@ -258,6 +266,125 @@ def payer_requires_auth(payer: Payer, day: int) -> bool:
     if payer.auth_required_from is not None:
         return day >= day_number(payer.auth_required_from)
     return payer.auth_required
+
+
+def payer_policy_on(payer: Payer, day: int) -> Payer:
+    """The payer with the frequency limit and review rate it enforces on a given service day."""
+    if payer.frequency_limit_from is not None and day >= day_number(payer.frequency_limit_from):
+        payer = replace(
+            payer,
+            max_blocks_365d=payer.max_blocks_365d_after,
+            min_interval_days=payer.min_interval_days_after,
+        )
+    if payer.documentation_review_from is not None and day >= day_number(
+        payer.documentation_review_from
+    ):
+        payer = replace(payer, medical_review_rate=payer.medical_review_rate_after)
+    return payer
+
+
+POLICY_CHANGE_KINDS: tuple[str, ...] = (
+    "prior_auth",
+    "bilateral_rtlt",
+    "frequency",
+    "documentation",
+)
+# Stricter documentation review: the share of lines whose records are requested rises to this
+# floor (or five times the payer's rate), so poorly documented lines draw CO-252/226.
+STRICT_REVIEW_RATE = 0.45
+# Tighter frequency limit: at most this many blocks per 365 days and this many days apart.
+TIGHT_MAX_BLOCKS_365D = 3
+TIGHT_MIN_INTERVAL_DAYS = 14
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """A planted, unannounced change of one payer's 64520 policy from the first day of a month."""
+
+    payer_id: str
+    start: date
+    kind: str
+
+    @property
+    def first_month(self) -> str:
+        return self.start.strftime("%Y-%m")
+
+    def as_record(self) -> dict[str, str]:
+        return {"payer_id": self.payer_id, "first_month": self.first_month, "kind": self.kind}
+
+
+def parse_policy_change(text: str) -> PolicyChange:
+    """`PAYER_ID:YYYY-MM:kind` (e.g. `IBX-PPO:2025-06:prior_auth`) → a `PolicyChange`."""
+    parts = text.rsplit(":", 2)
+    if len(parts) != 3:
+        raise ValueError(f"policy change {text!r}: expected PAYER_ID:YYYY-MM:kind")
+    payer_id, month, kind = parts
+    known = {p.payer_id for p in PAYERS}
+    if payer_id not in known:
+        raise ValueError(f"policy change {text!r}: unknown payer {payer_id!r} ({sorted(known)})")
+    if kind not in POLICY_CHANGE_KINDS:
+        raise ValueError(f"policy change {text!r}: kind must be one of {POLICY_CHANGE_KINDS}")
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        start = date(year, mon, 1)
+    except ValueError as exc:
+        raise ValueError(f"policy change {text!r}: month must be YYYY-MM") from exc
+    if not WORLD_START < start <= WORLD_END:
+        raise ValueError(f"policy change {text!r}: month outside {WORLD_START}..{WORLD_END}")
+    return PolicyChange(payer_id, start, kind)
+
+
+def with_policy_change(payer: Payer, change: PolicyChange) -> Payer:
+    """The payer with one planted change from `change.start` on."""
+    if change.kind == "prior_auth":
+        if payer.auth_required or payer.auth_required_from is not None:
+            raise ValueError(f"{payer.payer_id} already requires prior authorization")
+        return replace(payer, auth_required_from=change.start)
+    if change.kind == "bilateral_rtlt":
+        if payer.bilateral_convention != "modifier_50" or payer.bilateral_convention_from:
+            raise ValueError(f"{payer.payer_id} does not pay 64520-50 throughout")
+        return replace(
+            payer,
+            bilateral_convention="rt_lt_two_lines",
+            bilateral_convention_from=change.start,
+            bilateral_convention_before="modifier_50",
+        )
+    if change.kind == "frequency":
+        tighter = min(payer.max_blocks_365d or TIGHT_MAX_BLOCKS_365D, TIGHT_MAX_BLOCKS_365D)
+        return replace(
+            payer,
+            frequency_limit_from=change.start,
+            max_blocks_365d_after=tighter,
+            min_interval_days_after=max(payer.min_interval_days, TIGHT_MIN_INTERVAL_DAYS),
+        )
+    if change.kind == "documentation":
+        return replace(
+            payer,
+            documentation_review_from=change.start,
+            medical_review_rate_after=max(STRICT_REVIEW_RATE, 5 * payer.medical_review_rate),
+        )
+    raise ValueError(change.kind)
+
+
+def payers_with_changes(changes: Sequence[PolicyChange]) -> tuple[Payer, ...]:
+    """`PAYERS` with the planted changes applied (one change per payer)."""
+    by_payer = {c.payer_id: c for c in changes}
+    if len(by_payer) != len(changes):
+        raise ValueError("at most one planted policy change per payer")
+    return tuple(
+        with_policy_change(p, by_payer[p.payer_id]) if p.payer_id in by_payer else p for p in PAYERS
+    )
+
+
+def builtin_policy_changes() -> tuple[PolicyChange, ...]:
+    """The dated policy changes every world has (docs/synthetic-data.md "Drift")."""
+    out = []
+    for p in PAYERS:
+        if p.auth_required_from is not None:
+            out.append(PolicyChange(p.payer_id, p.auth_required_from, "prior_auth"))
+        if p.bilateral_convention_from is not None:
+            out.append(PolicyChange(p.payer_id, p.bilateral_convention_from, "bilateral_rtlt"))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
