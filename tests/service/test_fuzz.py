@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import schemathesis
-from conftest import TOKEN
 from hypothesis import HealthCheck, settings
+from service_helpers import TOKEN
 
 from service.app import create_app
 from service.settings import ServiceSettings

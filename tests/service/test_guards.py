@@ -7,7 +7,7 @@ import logging
 import httpx
 import polars as pl
 import pytest
-from conftest import TOKEN, served, service_settings
+from service_helpers import TOKEN, served, service_settings
 from typer.testing import CliRunner
 
 from service.app import serve

@@ -204,7 +204,7 @@ def test_new_champion_is_served_without_restart_and_in_flight_requests_keep_thei
     import json
     import threading
 
-    from conftest import served, service_settings, world_fixtures
+    from service_helpers import served, service_settings, world_fixtures
 
     claims, _ = unsent
     world = world_fixtures.copy_world(service_world, tmp_path / "world")
@@ -246,7 +246,7 @@ def test_new_champion_is_served_without_restart_and_in_flight_requests_keep_thei
 
 def test_busy_warehouse_at_start_is_retried_until_it_loads(service_world, tmp_path):
     import duckdb
-    from conftest import served, service_settings, world_fixtures
+    from service_helpers import served, service_settings, world_fixtures
 
     world = world_fixtures.copy_world(service_world, tmp_path / "world")
     writer = duckdb.connect(str(world.settings.warehouse))
