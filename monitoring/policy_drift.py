@@ -12,16 +12,21 @@ categories) are Benjamini–Hochberg controlled; an alert also needs a material 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import duckdb
 import numpy as np
 import polars as pl
 from scipy.stats import binom
 
 from data_contracts.input_contract import TARGET_CPT
+from models.policy_flags import (  # noqa: F401  (re-exported: one home in models/)
+    ACTIVE_STATUSES,
+    active_alerts,
+    flags_for,
+    flags_from_alerts,
+    with_policy_change,
+)
 
 # Denied lines whose primary CARC the product's category map does not name (the dashboards
 # show them under the same label).
@@ -32,7 +37,6 @@ UNCATEGORISED = "Uncategorised"
 ALL_DENIALS = "All denials"
 
 ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved")
-ACTIVE_STATUSES: tuple[str, ...] = ("open", "acknowledged")
 
 # Columns of `policy_drift_alerts` the detection fills (status and timestamps come from the run).
 NEW_ALERT_EXTRA = {"detected_at": pl.Datetime("us", "UTC"), "status": pl.String}
@@ -420,56 +424,9 @@ def new_alerts(existing: pl.DataFrame, found: pl.DataFrame, detected_at: datetim
     return pl.DataFrame(new_rows, schema=found.schema | NEW_ALERT_EXTRA, strict=False)
 
 
-def flags_from_alerts(payer_ids: Iterable[str], alerts: pl.DataFrame) -> dict[str, str]:
-    """payer_id → the reason categories of its open or acknowledged alerts (`;`-joined), others ''."""
-    active = alerts.filter(pl.col("status").is_in(ACTIVE_STATUSES)).sort(
-        "statistic", descending=True
-    )
-    by_payer: dict[str, list[str]] = {}
-    for payer_id, category in active.select("payer_id", "reason_category").iter_rows():
-        by_payer.setdefault(payer_id, [])
-        if category not in by_payer[payer_id]:
-            by_payer[payer_id].append(category)
-    return {p: ";".join(by_payer.get(p, [])) for p in payer_ids}
-
-
 def months_after(change: date, month: date) -> int:
     """Whole months from the change month to `month` (0 when the same month)."""
     return _months_between(change, month)
-
-
-def active_alerts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Open or acknowledged policy-drift alerts in the warehouse (none when never monitored)."""
-    known = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    if "policy_drift_alerts" not in known:
-        return pl.DataFrame(
-            schema={
-                "payer_id": pl.String,
-                "reason_category": pl.String,
-                "change_month": pl.String,
-                "statistic": pl.Float64,
-                "status": pl.String,
-            }
-        )
-    statuses = ", ".join(f"'{s}'" for s in ACTIVE_STATUSES)
-    return con.sql(
-        "SELECT payer_id, reason_category, change_month, statistic, status "
-        f"FROM policy_drift_alerts WHERE status IN ({statuses})"
-    ).pl()
-
-
-def flags_for(payer_ids: Iterable[str], con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """payer_id → reason categories of its active policy-drift alerts ('' when none), from the warehouse."""
-    return flags_from_alerts(payer_ids, active_alerts(con))
-
-
-def with_policy_change(scored: pl.DataFrame, flags: dict[str, str]) -> pl.DataFrame:
-    """Scored lines with `policy_change`: the reason categories of the payer's active alerts, or ''."""
-    return scored.with_columns(
-        pl.col("payer_id")
-        .replace_strict(flags, default="", return_dtype=pl.String)
-        .alias("policy_change")
-    )
 
 
 def alert_series(

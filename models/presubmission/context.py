@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from data_contracts.codes import reference_file
 from data_contracts.payer_rules import HISTORY_COLUMNS, PayerRules
 from data_contracts.payer_rules import payer_rules_file as payer_rules_setting
 from data_contracts.privacy import read_phi_key
 from models.features.table import CLAIM_LINE_COLUMNS, NOTE_COLUMNS, OUTCOME_COLUMNS
+from models.policy_flags import active_alerts
 from models.presubmission.history import HistoryState
 from models.presubmission.validate import RULE_REFERENCE_TABLES, prepare_rule_database
 from models.registry import champion_version, load_model
@@ -67,6 +69,8 @@ class ScoringContext:
     history: HistoryState
     rules_db: duckdb.DuckDBPyConnection
     payer_rules: PayerRules
+    # Active policy-drift alerts at load: their payers' lines carry `policy_change`.
+    policy_alerts: pl.DataFrame
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -112,6 +116,7 @@ class ScoringContext:
                 if "modelling_table" in tables
                 else None
             )
+            policy_alerts = active_alerts(con)
         rules_db = duckdb.connect(":memory:")
         prepare_rule_database(rules_db, reference, key)
         history = HistoryState.build(lines, outcomes, notes)
@@ -129,6 +134,7 @@ class ScoringContext:
             history=history,
             rules_db=rules_db,
             payer_rules=payer_rules,
+            policy_alerts=policy_alerts,
         )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:

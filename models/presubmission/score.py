@@ -11,6 +11,7 @@ from data_contracts.input_contract import TARGET_CPT
 from models.edits import evaluate_edits
 from models.explain import top_reason_groups
 from models.export import EXPORT_COLUMNS
+from models.policy_flags import flags_from_alerts, with_policy_change
 from models.presubmission.context import ScoringContext
 from models.presubmission.validate import (
     REJECTED_SCHEMA,
@@ -62,6 +63,7 @@ def _empty_lines() -> pl.DataFrame:
         denial_probability=pl.Float64,
         expected_loss_usd=pl.Float64,
         scored_at=pl.Datetime("us", "UTC"),
+        low_data=pl.Boolean,
         reason_codes=pl.List(pl.String),
         reason_texts=pl.List(pl.String),
         reason_actions=pl.List(pl.String),
@@ -158,8 +160,10 @@ def score_unsent(
     if features.height:
         groups = top_reason_groups(context.champion, features)
         scored = score_lines(context.champion, features, scored_at=at, groups=groups)
+        flags = flags_from_alerts(scored.get_column("payer_id").unique(), context.policy_alerts)
         lines = (
-            scored.select(EXPORT_COLUMNS)
+            with_policy_change(scored, flags)
+            .select(EXPORT_COLUMNS)
             .join(reason_lists(features, groups), on=LINE_KEY, how="left")
             .join(edits, on=LINE_KEY, how="left")
             .with_columns(pl.col("edits").fill_null(pl.lit([], dtype=pl.List(EDIT_STRUCT))))

@@ -34,6 +34,8 @@ def _export_rows(claim_ids: list[str], payer_ids: list[str]) -> pl.DataFrame:
             "recommended_action": ["=check"] * n,
             "model_version": ["m-1"] * n,
             "scored_at": ["2026-01-02T03:04:05Z"] * n,
+            "policy_change": [""] * n,
+            "low_data": [False] * n,
         },
         schema_overrides={"reason_2": pl.String, "reason_3": pl.String},
     ).select(EXPORT_COLUMNS)
