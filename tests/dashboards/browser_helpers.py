@@ -41,6 +41,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
             "model-oracle",
             "model-realized",
             "model-drift",
+            "model-policy-drift",
         ),
     ),
     "work_queue": ("/work-queue", ("work-queue-by-reason",)),

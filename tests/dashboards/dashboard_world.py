@@ -213,5 +213,40 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
         frame = pl.DataFrame(metrics, schema=["scorer", "metric", "value"], orient="row")
         con.register("oracle", frame.to_arrow())
         con.execute("create table oracle_evaluation as select * from oracle")
+    add_policy_drift_alert(con, lines)
     con.close()
     return path
+
+
+def add_policy_drift_alert(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame) -> None:
+    """One policy drift alert on the busiest payer, with its monthly series (the Model panel)."""
+    from data_contracts.warehouse_schema import POLICY_DRIFT_ALERTS, POLICY_DRIFT_MONTHLY
+    from monitoring.policy_drift import UNCATEGORISED, alert_series, monthly_counts
+
+    adjudicated = lines.filter(pl.col("denied").is_not_null()).select(
+        "payer_id",
+        (pl.col("submission_date") + timedelta(days=21)).alias("adjudication_date"),
+        pl.col("denied").cast(pl.Boolean),
+        pl.lit(None, pl.String).alias("denial_category"),
+        pl.col("true_p").alias("case_mix"),
+    )
+    counts = monthly_counts(adjudicated)
+    payer = adjudicated["payer_id"].mode().sort()[0]
+    months = counts.filter(pl.col("payer_id") == payer)["month"].unique().sort()
+    change = months[len(months) // 2].strftime("%Y-%m")
+    alert = pl.DataFrame(
+        {"payer_id": [payer], "reason_category": [UNCATEGORISED], "change_month": [change]}
+    )
+    con.execute(POLICY_DRIFT_ALERTS)
+    con.execute(POLICY_DRIFT_MONTHLY)
+    con.execute(
+        "insert into policy_drift_alerts (payer_id, cpt_code, reason_category, change_month, "
+        "alert_month, detected_at, rate_before, rate_after, expected_rate_after, lines_before, "
+        "lines_after, denials_before, denials_after, statistic, p_value, status) values "
+        "(?, '64520', ?, ?, ?, timestamptz '2026-01-05 05:00:00+00', 0.1, 0.3, 0.1, 200, 60, "
+        "20, 18, 6.0, 0.0001, 'open')",
+        [payer, UNCATEGORISED, change, change],
+    )
+    con.register("series", alert_series(counts, alert).to_arrow())
+    con.execute("insert into policy_drift_monthly by name select * from series")
+    con.unregister("series")
