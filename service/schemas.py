@@ -124,6 +124,12 @@ class ScoredLine(BaseModel):
     risk_band: str
     expected_loss_usd: float
     recommended_action: str | None
+    policy_change: str = Field(
+        description="reason categories of the payer's active policy-drift alerts ('' when none)"
+    )
+    low_data: bool | None = Field(
+        description="the payer has fewer labelled lines than the model card's minimum"
+    )
     reasons: list[ReasonOut]
     edit_errors: list[EditOut]
 
@@ -239,6 +245,8 @@ def scored_lines(lines: pl.DataFrame) -> list[dict[str, Any]]:
                 "risk_band": row["risk_band"],
                 "expected_loss_usd": float(row["expected_loss_usd"]),
                 "recommended_action": row["recommended_action"],
+                "policy_change": row["policy_change"] or "",
+                "low_data": row["low_data"],
                 "reasons": reasons,
                 "edit_errors": _edits(row["edits"]),
             }
