@@ -172,7 +172,13 @@ def write_export_batches(
         "generated_at": generated_at,
     }
     manifest_path = path.with_suffix(".manifest.json")
-    _write_atomic(manifest_path, [json.dumps(manifest, indent=2).encode()])
+    try:
+        _write_atomic(manifest_path, [json.dumps(manifest, indent=2).encode()])
+    except BaseException:
+        # No manifest, no export: a CSV left without one would only confuse a reader.
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        raise
     return ExportResult(path, manifest_path, counter[0], sha, generated_at)
 
 
