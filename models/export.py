@@ -188,7 +188,13 @@ def write_export_batches(
         # lightgbm, or logistic_regression for a practice below the learning curve's minimum.
         manifest["model_kind"] = model_kind
     manifest_path = path.with_suffix(".manifest.json")
-    _write_atomic(manifest_path, [json.dumps(manifest, indent=2).encode()])
+    try:
+        _write_atomic(manifest_path, [json.dumps(manifest, indent=2).encode()])
+    except BaseException:
+        # No manifest, no export: a CSV left without one would only confuse a reader.
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        raise
     return ExportResult(path, manifest_path, counter[0], sha, generated_at)
 
 

@@ -66,9 +66,14 @@ class RunReport:
         return self.metadata.get(asset, {}).get(key, default)
 
     @property
+    def completed(self) -> bool:
+        """Every step ran and no blocking check stopped the run (rows may have been set aside)."""
+        return self.success and not self.failed_blocking_checks and not self.failed_steps
+
+    @property
     def exit_code(self) -> int:
         """0 all clean; 1 failed or blocked; 3 completed with files or rows set aside."""
-        if not self.success or self.failed_blocking_checks or self.failed_steps:
+        if not self.completed:
             return 1
         return EXIT_SET_ASIDE if self.rejected_files or self.rows_set_aside else 0
 

@@ -18,6 +18,7 @@ import pytest
 from benchmarks.independent_world.evaluate import WorldEvaluation, evaluate_world
 from benchmarks.independent_world.generate import AS_OF, generate_independent_world
 from data_contracts.row_rules import npi_is_valid
+from pipelines.runner import EXIT_SET_ASIDE
 
 LINES = 40_000
 SEED = 21
@@ -66,7 +67,8 @@ def test_claims_follow_the_contract_except_planted_defects(tmp_path: Path) -> No
 def test_every_row_is_loaded_or_quarantined_with_the_planted_reason(
     evaluated: WorldEvaluation,
 ) -> None:
-    assert evaluated.exit_code == 0, evaluated.failed_steps
+    # The planted bad rows are set aside (exit code 3); the run completes.
+    assert evaluated.exit_code in (0, EXIT_SET_ASIDE), evaluated.failed_steps
     summary = evaluated.summary
     for folder, written in summary.rows_written.items():
         ingest = evaluated.ingest[folder]
