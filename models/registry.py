@@ -297,18 +297,28 @@ def _honesty_sections(artifact: ModelArtifact) -> list[str]:
     thin = sorted(p for p, n in payers.items() if n < MIN_PAYER_LABELLED_LINES)
     validation = artifact.metrics.get("validation", {}).get("model", {})
     oracle = artifact.metrics.get("oracle") or {}
+    if cal.get("fitted_on"):
+        method = (
+            f"- method: {cal.get('method')} map fitted on out-of-fold scores of the shipped recipe "
+            f"({cal.get('folds')} folds by claim; each fold's model trained exactly like the "
+            f"shipped one), on {cal.get('matured_lines')} labelled lines of matured submission "
+            f"months (at most {MATURE_MONTH_MAX_PENDING_SHARE:.0%} of their lines still "
+            "pending): recent months hold only the fast-adjudicated lines (right-censoring), so "
+            "they do not set the map. It promises: on lines like the labelled history, the mean "
+            "prediction equals the denial rate, including shifts the features explain; a "
+            "base-rate shift the features do not explain is not followed (the drift check on "
+            "`risk_scores` warns about it)."
+        )
+    else:
+        method = (
+            f"- method: {cal.get('method')} map fitted in the validation window on the "
+            "early-stopped booster's scores (the recipe before issue 17, which drifts out of "
+            'sample: docs/model.md "Calibration"); retrain to get the current recipe.'
+        )
     lines = [
         "## Calibration",
         "",
-        f"- method: {cal.get('method')} map fitted on out-of-fold scores of the shipped recipe "
-        f"({cal.get('folds')} folds by claim; each fold's model trained exactly like the shipped "
-        f"one), on {cal.get('matured_lines', cal.get('fitted_on_rows'))} labelled lines of "
-        "matured submission months (at most "
-        f"{MATURE_MONTH_MAX_PENDING_SHARE:.0%} of their lines still pending): recent months "
-        "hold only the fast-adjudicated lines (right-censoring), so they do not set the map. "
-        "It promises: on lines like the labelled history, the mean prediction equals the "
-        "denial rate; a shift of the base rate that the features do not explain is not followed "
-        "(the drift check on `risk_scores` warns about it).",
+        method,
         f"- choice between isotonic and Platt (cross-fitted inside the out-of-fold scores): "
         f"{json.dumps(json_safe(cal.get('cross_fitted')))}",
         f"- out-of-time ECE (validation months, early-stopped model through the map, 10 "

@@ -392,6 +392,10 @@ def _evaluate_against_truth(settings: ProductSettings, truth: Path) -> None:
         console.print(f"[red]Cannot evaluate against {truth}:[/red] {exc}")
         raise typer.Exit(2) from exc
     view = Table(title="Pending 64520 lines against the ground truth (synthetic)")
+    # The columns a terminal can show; every metric is in the oracle_evaluation table.
+    shown = ["scorer", "lines", "roc_auc", "expected_roc_auc", "ece_equal_count", "expected_ece"]
+    shown += ["mean_probability", "denial_rate"]
+    full, table = table, table.select([c for c in shown if c in table.columns])
     for column in table.columns:
         view.add_column(column, justify="left" if column == "scorer" else "right")
     for row in table.iter_rows():
@@ -402,7 +406,7 @@ def _evaluate_against_truth(settings: ProductSettings, truth: Path) -> None:
     targets = Table(title="Model targets on these pending lines (also in the model card)")
     for column in ("target", "measured", "met"):
         targets.add_column(column)
-    for t in target_results({r["scorer"]: r for r in table.to_dicts()}):
+    for t in target_results({r["scorer"]: r for r in full.to_dicts()}):
         targets.add_row(t["target"], t["measured"], "yes" if t["met"] else "NO")
     console.print(targets)
 

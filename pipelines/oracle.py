@@ -143,10 +143,11 @@ def evaluate_against_truth(settings: ProductSettings, truth_path: Path) -> pl.Da
         raise ValueError(f"{step}: {message}")
     version = report.value("oracle_evaluation", "model_version")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        long = con.execute(
+        rows = con.execute(
             "SELECT scorer, metric, value, lines FROM oracle_evaluation WHERE model_version = ?",
             [version],
-        ).pl()
+        ).fetchall()
+    long = pl.DataFrame(rows, schema=["scorer", "metric", "value", "lines"], orient="row")
     wide = long.pivot(on="metric", index=["scorer", "lines"], values="value")
     order = {"model": 0, "logistic_regression": 1, "rules_scrubber": 2, "oracle": 3}
     wide = wide.sort(pl.col("scorer").replace_strict(order, default=9))

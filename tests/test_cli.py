@@ -92,7 +92,7 @@ def test_demo_compares_the_champion_with_the_truth(demo_root: Path) -> None:
     assert stored["model"]["roc_auc"] == pytest.approx(auc["model"])
     card = (card_folder / "model_card.md").read_text()
     assert "## Targets (pending lines, synthetic truth)" in card
-    assert "within 0.01 of the oracle" in card and "expected_roc_auc" in card
+    assert "within 0.015 of the oracle" in card and "expected_roc_auc" in card
 
 
 def test_running_again_changes_no_staged_row(demo_root: Path) -> None:

@@ -19,7 +19,9 @@ _denial_model = dg.AssetSelection.from_string("key:denial_model")
 ingest_and_score_selection = (
     dg.AssetSelection.groups(*PIPELINE_GROUPS) - _denial_model - _partitioned
 )
-retrain_selection = _denial_model.downstream() - _partitioned
+# The synthetic-only oracle comparison (group "evaluation") runs only when a truth file is set.
+_evaluation = dg.AssetSelection.groups("evaluation")
+retrain_selection = _denial_model.downstream() - _partitioned - _evaluation
 
 # In-process: one step at a time inside a run (DuckDB takes one writer per file) and a
 # ~4x shorter run than the multiprocess executor, which re-imports the code per step
