@@ -18,7 +18,9 @@ from dashboards.components import (
     filtered_lines,
     kpi_tile,
     parse_date,
+    register_status_callback,
     snapshot_path,
+    status_bar,
 )
 from dashboards.figures import denials as fig
 from dashboards.figures.common import empty_figure
@@ -75,10 +77,20 @@ layout = html.Div(
             + [date_range("denials-dates", "Service date")],
             style=FILTER_BAR_STYLE,
         ),
+        status_bar("denials"),
         empty_notice("denials-notice"),
         html.Div(id="denials-kpis", style={"display": "flex", "gap": "12px", "flexWrap": "wrap"}),
         html.Div([figure_card(g) for g in GRAPHS], style=GRID_STYLE),
     ]
+)
+
+register_status_callback(
+    "denials",
+    [(i, "value", label) for i, (_, label) in FILTERS.items()]
+    + [
+        ("denials-dates", "start_date", "Service from"),
+        ("denials-dates", "end_date", "Service to"),
+    ],
 )
 
 

@@ -20,7 +20,9 @@ from dashboards.components import (
     kpi_tile,
     options,
     parse_date,
+    register_status_callback,
     snapshot_path,
+    status_bar,
 )
 from dashboards.figures import work_queue as fig
 from dashboards.figures.common import empty_figure
@@ -77,6 +79,7 @@ layout = html.Div(
             ],
             style=FILTER_BAR_STYLE,
         ),
+        status_bar("work-queue"),
         empty_notice("work-queue-notice"),
         html.Div(
             id="work-queue-totals", style={"display": "flex", "gap": "12px", "flexWrap": "wrap"}
@@ -153,6 +156,11 @@ FILTER_INPUTS = (
     ("work-queue-band", "value"),
     ("work-queue-dates", "start_date"),
     ("work-queue-dates", "end_date"),
+)
+FILTER_LABELS = ("Payer", "Rendering provider", "Risk band", "Service from", "Service to")
+register_status_callback(
+    "work-queue",
+    [(i, p, label) for (i, p), label in zip(FILTER_INPUTS, FILTER_LABELS, strict=True)],
 )
 
 

@@ -164,3 +164,18 @@ def test_feature_drift_follows_submission_months_and_the_payer_mix(warehouse: Pa
     assert last["n"][0] == before
     assert alerts["payer_id"] == "major"
     assert {"payer_code_denial_rate", "provider_denial_rate"}.isdisjoint(alerts)
+
+
+def test_freshness_facts_and_filters_text(snapshot_file):
+    from dashboards.components import filters_text, freshness_facts
+
+    facts = freshness_facts(snapshot_file)
+    assert facts["Newest service date"] == "2025-12-20"
+    assert facts["Newest adjudication"] == "2025-12-20"
+    assert facts["Model"] == "v20260101T000000 (champion)"
+    assert facts["Last run"].endswith("UTC")
+    assert filters_text({"Payer": None, "Service from": None}) == "Filters on: none (every line)"
+    assert (
+        filters_text({"Payer": ["MCR01", "AET03"], "Service from": "2025-03-01T00:00:00"})
+        == "Filters on: Payer: MCR01, AET03; Service from: 2025-03-01"
+    )
