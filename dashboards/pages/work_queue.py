@@ -46,19 +46,29 @@ TABLE_COLUMNS = (
     "service_date",
     "payer_name",
     "rendering_npi",
+    "modifier_1",
+    "modifier_2",
+    "units",
+    "primary_diagnosis",
+    "days_to_filing_limit",
     "charge_amount",
     "denial_probability",
     "risk_band",
     "expected_loss_usd",
+    "priority",
     "reason_1",
+    "action_1",
+    "reason_2",
+    "action_2",
+    "reason_3",
+    "action_3",
     "reasons",
-    "recommended_action",
 )
 
 
 def _column(name: str) -> dict:
     spec: dict = {"name": name.replace("_", " "), "id": name}
-    if name in ("expected_loss_usd", "charge_amount"):
+    if name in ("expected_loss_usd", "charge_amount", "priority"):
         spec.update(type="numeric", format=MONEY)
     elif name == "denial_probability":
         spec.update(type="numeric", format=PERCENT)
@@ -70,6 +80,20 @@ layout = html.Div(
         html.H2("Work queue: pending 64520 lines to fix before submission"),
         html.Div(
             [
+                html.Div(
+                    [
+                        html.Label(
+                            "Claim id", htmlFor="work-queue-search", style={"fontSize": "12px"}
+                        ),
+                        dcc.Input(
+                            id="work-queue-search",
+                            type="search",
+                            placeholder="search claim id",
+                            debounce=True,
+                            style={"display": "block"},
+                        ),
+                    ]
+                ),
                 dropdown("work-queue-payer", "Payer"),
                 dropdown("work-queue-provider", "Rendering provider (NPI)"),
                 dropdown("work-queue-band", "Risk band"),
@@ -100,7 +124,7 @@ layout = html.Div(
                 },
                 style_cell_conditional=[
                     {"if": {"column_id": c}, "minWidth": "320px", "width": "320px"}
-                    for c in ("reasons", "recommended_action")
+                    for c in ("reasons", "action_1", "action_2", "action_3")
                 ],
                 style_data_conditional=[
                     {"if": {"filter_query": '{risk_band} = "high"'}, "backgroundColor": "#fbe3d6"}
@@ -143,11 +167,13 @@ def fill_filters(_: str):
     )
 
 
-def _queue(payers, providers, bands, start, end):
+def _queue(payers, providers, bands, start, end, search=None):
     queue = read_table(snapshot_path(), "work_queue")
     if queue is None:
         return None
-    return fig.filter_queue(queue, payers, providers, bands, parse_date(start), parse_date(end))
+    return fig.filter_queue(
+        queue, payers, providers, bands, parse_date(start), parse_date(end), search
+    )
 
 
 FILTER_INPUTS = (
@@ -156,8 +182,16 @@ FILTER_INPUTS = (
     ("work-queue-band", "value"),
     ("work-queue-dates", "start_date"),
     ("work-queue-dates", "end_date"),
+    ("work-queue-search", "value"),
 )
-FILTER_LABELS = ("Payer", "Rendering provider", "Risk band", "Service from", "Service to")
+FILTER_LABELS = (
+    "Payer",
+    "Rendering provider",
+    "Risk band",
+    "Service from",
+    "Service to",
+    "Claim id contains",
+)
 register_status_callback(
     "work-queue",
     [(i, p, label) for (i, p), label in zip(FILTER_INPUTS, FILTER_LABELS, strict=True)],
@@ -173,9 +207,9 @@ register_status_callback(
     Output("work-queue-table", "columns"),
     *[Input(i, p) for i, p in FILTER_INPUTS],
 )
-def update(payers, providers, bands, start, end):
+def update(payers, providers, bands, start, end, search):
     """Queue table, totals and the expected-loss figure for the filters."""
-    queue = _queue(payers, providers, bands, start, end)
+    queue = _queue(payers, providers, bands, start, end, search)
     if queue is None:
         figure, caption = figure_and_caption(
             empty_figure("Expected loss of pending lines", MISSING)
@@ -195,9 +229,9 @@ def update(payers, providers, bands, start, end):
     *[State(i, p) for i, p in FILTER_INPUTS],
     prevent_initial_call=True,
 )
-def download(n_clicks, payers, providers, bands, start, end):
-    """The filtered queue as CSV, ranked by expected loss."""
-    queue = _queue(payers, providers, bands, start, end)
+def download(n_clicks, payers, providers, bands, start, end, search):
+    """The filtered queue as CSV, ranked by expected loss × urgency."""
+    queue = _queue(payers, providers, bands, start, end, search)
     if queue is None or not n_clicks:
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -135,7 +135,9 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
                status = 'pending' as is_pending, null::varchar as denial_category,
                units, bilateral_coding, payer_bilateral_convention,
                cast(bilateral_matches_payer_convention as tinyint) as bilateral_matches_payer_convention,
-               doc_completeness, submission_lag_days
+               doc_completeness, submission_lag_days,
+               case payer_id when 'MCR01' then 365 when 'BCX02' then 180 when 'AET03' then 90
+               end as payer_filing_limit_days
         from lines;
         """
     )

@@ -254,7 +254,12 @@ def test_bilateral_by_payer():
     assert frame.filter(pl.col("payer") == "Payer Two").height == 0
     fig = coding.bilateral_by_payer_figure(tiny_lines())
     assert fig.layout.xaxis.tickformat == ".1%"
-    assert {t.name for t in fig.data} == {"does not match", "matches the payer's convention"}
+    assert {t.name for t in fig.data} == {
+        "does not match (pattern x)",
+        "matches the payer's convention",
+    }
+    # The payer's own colour, the same as on the Denials page.
+    assert {c for t in fig.data for c in t.marker.color} == {category_colour("Payer One")}
 
 
 def test_doc_completeness_curve_and_figure():
@@ -391,6 +396,42 @@ def test_work_queue_filters_and_ranks():
     fig = work_queue.expected_loss_by_reason_figure(ranked)
     assert fig.layout.xaxis.tickformat == "$,.0f"
     assert sum(sum(t.x) for t in fig.data) == pytest.approx(297.5)
+
+
+def test_work_queue_urgency_search_cents_and_actions():
+    from models.reasons import NO_ACTION, REASONS
+
+    queue = pl.DataFrame(
+        {
+            "claim_id": ["C000101", "C000102", "C000203"],
+            "line_number": [1, 1, 2],
+            "payer_id": ["P1", "P2", "P1"],
+            "service_date": [date(2026, 1, 2)] * 3,
+            "charge_amount": [500.004, 800.0, 300.0],
+            "risk_band": ["low", "high", "medium"],
+            "expected_loss_usd": [100.004, 150.0, 120.0],
+            "days_to_filing_limit": [0, None, 30],
+            "reason_1": ["BIL01", "NCCI01", None],
+            "reason_2": ["NCCI01", None, None],
+            "reason_3": [None, None, None],
+            "recommended_action": [NO_ACTION, "specific fix", NO_ACTION],
+        }
+    )
+    ranked = work_queue.filter_queue(queue)
+    # 0 days left doubles $100 (200); 30 of the 60-day window left: 120 × 1.5 = 180; unknown: ×1.
+    assert ranked["claim_id"].to_list() == ["C000101", "C000203", "C000102"]
+    assert ranked["urgency"].to_list() == pytest.approx([2.0, 1.5, 1.0])
+    assert ranked["priority"].to_list() == pytest.approx([200.0, 180.0, 150.0])
+    assert ranked["expected_loss_usd"][0] == 100.0 and ranked["charge_amount"][0] == 500.0
+    first = ranked.row(0, named=True)
+    # A low-band line with a fixable defect still gets its fix; each reason has its own action.
+    assert first["action_1"] == REASONS["BILATERAL_UNITS"].fix
+    assert first["action_2"] == REASONS["NCCI_BUNDLING"].fix
+    assert ranked.filter(pl.col("claim_id") == "C000102")["action_1"][0] == "specific fix"
+    assert work_queue.filter_queue(queue, claim_search=" c000203 ")["claim_id"].to_list() == [
+        "C000203"
+    ]
+    assert work_queue.filter_queue(queue, claim_search="C0001")["claim_id"].n_unique() == 2
 
 
 def test_formats():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -179,3 +180,19 @@ def test_freshness_facts_and_filters_text(snapshot_file):
         filters_text({"Payer": ["MCR01", "AET03"], "Service from": "2025-03-01T00:00:00"})
         == "Filters on: Payer: MCR01, AET03; Service from: 2025-03-01"
     )
+
+
+def test_work_queue_carries_line_context_without_patient_columns(snapshot_file):
+    queue = read_table(snapshot_file, "work_queue")
+    assert {
+        "modifier_1",
+        "units",
+        "primary_diagnosis",
+        "payer_name",
+        "days_to_filing_limit",
+    } <= set(queue.columns)
+    assert not set(queue.columns) & {"patient_key", "patient_age", "patient_sex", "encounter_id"}
+    aetna = queue.filter(pl.col("payer_id") == "AET03").row(0, named=True)
+    # 90-day limit counted from the service date to the scoring day (2026-01-05).
+    assert aetna["days_to_filing_limit"] == 90 - (date(2026, 1, 5) - aetna["service_date"]).days
+    assert queue.filter(pl.col("payer_id") == "MCD04")["days_to_filing_limit"].null_count() > 0
