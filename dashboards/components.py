@@ -11,7 +11,7 @@ import polars as pl
 from dash import Input, Output, callback, dcc, html
 
 from dashboards import snapshot
-from dashboards.figures.common import caption_of
+from dashboards.figures.common import caption_of, code_in_words
 
 SNAPSHOT_CONFIG_KEY = "DENIAL_RISK_SNAPSHOT"
 
@@ -126,9 +126,12 @@ def denial_line_filter_choices(path: Path, columns: tuple[str, ...]) -> tuple:
         k: f"{v} ({k})"
         for k, v in zip(frame["payer_id"].to_list(), frame["payer_name"].to_list(), strict=True)
     }
-    choices = [
-        options(frame[c].to_list(), payer_labels if c == "payer_id" else None) for c in columns
-    ]
+    labels: dict[str, dict[str, str]] = {"payer_id": payer_labels}
+    for coded in ("place_of_service", "plan_type"):
+        if coded in columns:
+            values = [v for v in frame[coded].to_list() if v is not None]
+            labels[coded] = {v: code_in_words(coded, v) or v for v in values}
+    choices = [options(frame[c].to_list(), labels.get(c)) for c in columns]
     return (*choices, bounds["lo"][0], bounds["hi"][0])
 
 

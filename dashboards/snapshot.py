@@ -74,6 +74,7 @@ DENIAL_LINES_COLUMNS: dict[str, str] = {
     "denied": "integer",
     "adjudication_date": "date",
     "primary_denial_carc": "varchar",
+    "primary_rarc": "varchar",
     "denial_group_code": "varchar",
     "denial_category": "varchar",
     "bilateral_coding": "varchar",
@@ -212,6 +213,8 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
         ):
             if col in outcomes:
                 select.append(f"o.{col}")
+        if "rarcs" in outcomes:
+            select.append("o.rarcs[1] as primary_rarc")
         for col in ("allowed_amount", "paid_amount"):
             if col in outcomes:
                 select.append(f"cast(o.{col} as double) as {col}")

@@ -22,7 +22,13 @@ from datetime import date, timedelta
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboards.figures.common import carc_descriptions, empty_figure, short, styled
+from dashboards.figures.common import (
+    carc_descriptions,
+    code_in_words,
+    empty_figure,
+    short,
+    styled,
+)
 from dashboards.theme import (
     BLUE,
     GREY,
@@ -245,6 +251,9 @@ def denial_rate_by_month_figure(
     )
 
 
+# Dimensions whose values are codes, shown with their meaning (common.code_in_words).
+CODED_DIMENSIONS = frozenset({"place_of_service", "plan_type"})
+
 DIMENSIONS: dict[str, str] = {
     "payer_name": "Payer",
     "plan_type": "Plan type",
@@ -266,6 +275,12 @@ def denial_rate_by_dimension_figure(lines: pl.DataFrame, dimension: str) -> go.F
             pl.col(dimension).cast(pl.String).fill_null("(missing)").alias("segment")
         ).agg(*denial_rate_exprs())
     ).sort("rate_count")
+    if dimension in CODED_DIMENSIONS:
+        frame = frame.with_columns(
+            pl.col("segment").map_elements(
+                lambda c: code_in_words(dimension, c), return_dtype=pl.String
+            )
+        )
     # Each segment keeps its own colour (theme.category_colour); dollars are the hatched twin.
     # Segments under MIN_LINES_FOR_RATE remitted lines are grey: too few lines to trust.
     colours = [
@@ -334,8 +349,11 @@ def carc_pareto(lines: pl.DataFrame) -> pl.DataFrame:
         ).alias("category"),
         carc.fill_null("?").alias("carc"),
     )
+    rarc = pl.col("primary_rarc") if "primary_rarc" in frame.columns else pl.lit(None, pl.String)
     by_carc = frame.group_by("category", "carc").agg(
-        pl.len().alias("n"), pl.col("charge_amount").sum().alias("charges")
+        pl.len().alias("n"),
+        pl.col("charge_amount").sum().alias("charges"),
+        rarc.drop_nulls().mode().sort().first().alias("rarc"),
     )
     by_carc = by_carc.with_columns(
         (
@@ -347,6 +365,10 @@ def carc_pareto(lines: pl.DataFrame) -> pl.DataFrame:
             + pl.col("carc").map_elements(
                 lambda c: short(descriptions.get(c, "no description"), 80), return_dtype=pl.String
             )
+            + pl.col("rarc")
+            .map_elements(lambda r: code_in_words("rarc", r), return_dtype=pl.String)
+            .map_elements(lambda t: f"<br>  most often with {t}", return_dtype=pl.String)
+            .fill_null("")
         ).alias("carc_text")
     )
     out = (

@@ -56,6 +56,7 @@ COLUMNS = (
     "charge_amount",
     "denied",
     "primary_denial_carc",
+    "primary_rarc",
     "denial_category",
 )
 MISSING = (

@@ -484,3 +484,22 @@ def test_carc_97_is_bundling():
         pl.lit("97").alias("primary_denial_carc"), pl.lit(None, pl.String).alias("denial_category")
     )
     assert denials.carc_pareto(lines)["category"].to_list() == ["Bundling"]
+
+
+def test_codes_in_words():
+    from dashboards.figures.common import code_in_words
+
+    assert code_in_words("place_of_service", "11") == "11 · Office"
+    assert code_in_words("plan_type", "medicare") == "Medicare (fee for service)"
+    assert code_in_words("carc", "97").startswith("CARC 97: The benefit for this service")
+    assert (
+        code_in_words("rarc", "M2")
+        == "RARC M2: Not paid separately when the patient is an inpatient."
+    )
+    assert code_in_words("place_of_service", "ZZ") == "ZZ"
+    fig = denials.denial_rate_by_dimension_figure(tiny_lines(), "place_of_service")
+    assert set(fig.data[0].y) == {"11 · Office", "22 · On Campus-Outpatient Hospital"}
+    lines = tiny_lines().with_columns(pl.lit("M2").alias("primary_rarc"))
+    assert "most often with RARC M2: Not paid separately" in " ".join(
+        denials.carc_pareto(lines)["carcs"].to_list()
+    )
