@@ -314,6 +314,25 @@ def test_oracle_shown_when_present():
     assert long.height == 4 and set(long["metric"]) == {"roc_auc", "pr_auc"}
 
 
+def test_oracle_figure_keeps_higher_and_lower_is_better_apart():
+    oracle = pl.DataFrame(
+        {
+            "scorer": ["model", "oracle"] * 2,
+            "metric": ["roc_auc", "roc_auc", "brier", "brier"],
+            "value": [0.8, 0.85, 0.15, 0.13],
+        }
+    )
+    fig = model.oracle_figure(oracle)
+    assert "synthetic worlds only" in fig.layout.title.text
+    axes = {t.name: t.yaxis for t in fig.data}
+    assert axes["roc_auc (higher is better)"] != axes["brier (lower is better)"]
+    assert fig.layout.yaxis.title.text == "Metric value (higher is better)"
+    assert fig.layout.yaxis2.title.text == "Metric value (lower is better)"
+    assert caption_of(fig).startswith("Synthetic worlds only")
+    only_higher = model.oracle_figure(oracle.filter(pl.col("metric") == "roc_auc"))
+    assert {t.yaxis for t in only_higher.data} == {None}
+
+
 def test_calibration_lift_and_scores():
     table = model.calibration_table(predictions(), bins=2)
     assert table["observed"].to_list() == pytest.approx([0.0, 1.0])
