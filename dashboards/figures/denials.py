@@ -155,9 +155,15 @@ def hfma_initial_denial_rate(
             (pl.col("denied_in_month") / pl.col("avg_submitted_prior_3m")).alias("rate_count_hfma")
         )
     )
-    # Months after the newest remit have no denials yet, not a zero denial rate.
+    # Months after the newest remit have no denials yet, not a zero denial rate; the month of
+    # the newest remit is still filling in unless it ends on that month's last day (remits can
+    # stop mid-month while services run on: that month read 1.8% on the default world).
+    remit_month = last_remit.replace(day=1)
+    remits_complete = (last_remit + timedelta(days=1)).month != last_remit.month
     keep = pl.col("rate_count_hfma").is_not_null() & (
-        pl.col("month") <= pl.lit(last_remit.replace(day=1))
+        pl.col("month") <= pl.lit(remit_month)
+        if remits_complete
+        else pl.col("month") < pl.lit(remit_month)
     )
     in_progress = month_in_progress(lines)
     if in_progress is not None:

@@ -135,6 +135,19 @@ def test_hfma_variant_divides_by_the_three_previous_months_average():
     # The data end on 2 May: May is in progress and not drawn (it would read 0%).
     assert denials.month_in_progress(hfma_lines()) == date(2025, 5, 1)
     assert hfma["month"].max() == date(2025, 4, 1)
+    # Remits that stop mid-month leave that month out even when services run on past it.
+    later_service = pl.DataFrame(
+        {
+            "service_date": [date(2025, 6, 10)],
+            "submission_date": [None],
+            "adjudication_date": [None],
+            "denied": [None],
+        },
+        schema=hfma_lines().schema,
+    )
+    lines = pl.concat([hfma_lines(), later_service])
+    assert denials.month_in_progress(lines) == date(2025, 6, 1)
+    assert denials.hfma_initial_denial_rate(lines)["month"].max() == date(2025, 4, 1)
 
 
 def test_hfma_variant_follows_the_window_not_a_service_date_cut():
