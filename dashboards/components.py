@@ -8,10 +8,10 @@ from pathlib import Path
 import flask
 import plotly.graph_objects as go
 import polars as pl
-from dash import dcc, html
+from dash import Input, Output, callback, dcc, html
 
 from dashboards import snapshot
-from dashboards.figures.common import caption_of
+from dashboards.figures.common import caption_of, code_in_words
 
 SNAPSHOT_CONFIG_KEY = "DENIAL_RISK_SNAPSHOT"
 
@@ -126,9 +126,12 @@ def denial_line_filter_choices(path: Path, columns: tuple[str, ...]) -> tuple:
         k: f"{v} ({k})"
         for k, v in zip(frame["payer_id"].to_list(), frame["payer_name"].to_list(), strict=True)
     }
-    choices = [
-        options(frame[c].to_list(), payer_labels if c == "payer_id" else None) for c in columns
-    ]
+    labels: dict[str, dict[str, str]] = {"payer_id": payer_labels}
+    for coded in ("place_of_service", "plan_type"):
+        if coded in columns:
+            values = [v for v in frame[coded].to_list() if v is not None]
+            labels[coded] = {v: code_in_words(coded, v) or v for v in values}
+    choices = [options(frame[c].to_list(), labels.get(c)) for c in columns]
     return (*choices, bounds["lo"][0], bounds["hi"][0])
 
 
@@ -167,3 +170,77 @@ def filtered_lines(
     where = f" where {' and '.join(clauses)}" if clauses else ""
     selected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     return snapshot.read_frame(path, f'select {selected} from "{table}"{where}', params)
+
+
+NO_SNAPSHOT_FACT = "not published yet"
+
+
+def freshness_facts(path: Path) -> dict[str, str]:
+    """How fresh the snapshot is: last run, newest service and adjudication dates, model version."""
+    tables = snapshot.snapshot_tables(path)
+    facts = {
+        "Last run": NO_SNAPSHOT_FACT,
+        "Newest service date": "—",
+        "Newest adjudication": "—",
+        "Model": "none trained yet",
+    }
+    if "snapshot_meta" in tables:
+        published = snapshot.read_frame(path, "select max(published_at) t from snapshot_meta")["t"][
+            0
+        ]
+        if published is not None:
+            facts["Last run"] = published.strftime("%Y-%m-%d %H:%M UTC")
+    if "denial_lines" in tables:
+        newest = snapshot.read_frame(
+            path, "select max(service_date) s, max(adjudication_date) a from denial_lines"
+        ).row(0, named=True)
+        facts["Newest service date"] = str(newest["s"]) if newest["s"] else "—"
+        facts["Newest adjudication"] = str(newest["a"]) if newest["a"] else "no remit yet"
+    if "model_registry" in tables:
+        champion = snapshot.read_frame(
+            path,
+            "select model_version from model_registry "
+            "order by is_champion desc, trained_at desc limit 1",
+        )
+        if champion.height:
+            facts["Model"] = f"{champion['model_version'][0]} (champion)"
+    return facts
+
+
+def filters_text(active: dict[str, object]) -> str:
+    """One line naming the filters that are on (label → chosen values or a date), or none."""
+    parts = []
+    for label, value in active.items():
+        if value in (None, "", []):
+            continue
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)[:10]
+        parts.append(f"{label}: {shown}")
+    return "Filters on: " + ("; ".join(parts) if parts else "none (every line)")
+
+
+def status_bar(page: str) -> html.Div:
+    """Freshness and active filters of a page, filled by `register_status_callback`."""
+    return html.Div(
+        id=f"{page}-status",
+        className="page-status",
+        style={"fontSize": "12px", "color": "#333", "margin": "0 0 8px 0"},
+    )
+
+
+def register_status_callback(page: str, inputs: list[tuple[str, str, str]]) -> None:
+    """Fill `<page>-status` from the snapshot and the page's filter inputs (id, property, label)."""
+
+    @callback(
+        Output(f"{page}-status", "children"),
+        *[Input(component, prop) for component, prop, _ in inputs],
+    )
+    def _status(*values):
+        facts = freshness_facts(snapshot_path())
+        active = {label: value for (_, _, label), value in zip(inputs, values, strict=True)}
+        return [
+            html.Div(
+                " · ".join(f"{k}: {v}" for k, v in facts.items()),
+                className="freshness",
+            ),
+            html.Div(filters_text(active), className="active-filters"),
+        ]

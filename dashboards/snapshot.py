@@ -55,6 +55,20 @@ LINE_CONTEXT_COLUMNS: tuple[str, ...] = (
     "bilateral_matches_payer_convention",
     "doc_completeness",
     "expected_payment_usd",
+    "payer_filing_limit_days",
+)
+
+# Claim-line columns the work queue shows beside the score (no patient identifier among them).
+QUEUE_CONTEXT_COLUMNS: tuple[str, ...] = (
+    "payer_name",
+    "plan_type",
+    "rendering_npi",
+    "place_of_service",
+    "modifier_1",
+    "modifier_2",
+    "units",
+    "primary_diagnosis",
+    "payer_filing_limit_days",
 )
 
 # Columns of `denial_lines` the pages read, with their types when an upstream table is missing.
@@ -68,6 +82,7 @@ DENIAL_LINES_COLUMNS: dict[str, str] = {
     "denied": "integer",
     "adjudication_date": "date",
     "primary_denial_carc": "varchar",
+    "primary_rarc": "varchar",
     "denial_group_code": "varchar",
     "denial_category": "varchar",
     "bilateral_coding": "varchar",
@@ -154,6 +169,7 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
                 "modifier_1",
                 "modifier_2",
                 "units",
+                "primary_diagnosis",
                 "charge_amount",
             )
             if c in claims
@@ -205,6 +221,8 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
         ):
             if col in outcomes:
                 select.append(f"o.{col}")
+        if "rarcs" in outcomes:
+            select.append("o.rarcs[1] as primary_rarc")
         for col in ("allowed_amount", "paid_amount"):
             if col in outcomes:
                 select.append(f"cast(o.{col} as double) as {col}")
@@ -350,15 +368,23 @@ def _build_tables(
             con.execute(ddl.replace(f"EXISTS {table} (", f"EXISTS {dst}.{table} (", 1))
             present.append(table)
     if "risk_scores" in tables:
-        context = ""
+        context = f" from {dst}.risk_scores r"
         if denial_sql is not None:
+            scored = set(tables["risk_scores"])
+            line_cols = set(_tables(con, dst).get("denial_lines", []))
+            extra = [c for c in QUEUE_CONTEXT_COLUMNS if c in line_cols and c not in scored]
+            picked = "".join(f", d.{_quote(c)}" for c in extra)
+            # Days left before the payer's filing limit runs out, counted from the service date
+            # to the day the line was scored (null when the limit is unknown).
+            if {"payer_filing_limit_days", "service_date"} <= line_cols and "scored_at" in scored:
+                picked += (
+                    ", cast(d.payer_filing_limit_days - date_diff('day', d.service_date, "
+                    "cast(r.scored_at as date)) as integer) as days_to_filing_limit"
+                )
             context = (
-                f", d.payer_name, d.plan_type, d.rendering_npi, d.place_of_service "
-                f"from {dst}.risk_scores r left join {dst}.denial_lines d "
+                f"{picked} from {dst}.risk_scores r left join {dst}.denial_lines d "
                 "on d.claim_id = r.claim_id and d.line_number = r.line_number"
             )
-        else:
-            context = f" from {dst}.risk_scores r"
         con.execute(f"create table {dst}.work_queue as select r.* {context}")
         present.append("work_queue")
     history = tables.get("risk_scores_history")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import plotly.graph_objects as go
@@ -79,3 +80,21 @@ def money_change(current: float | None, previous: float | None) -> str:
         return "no previous month"
     delta = current - previous
     return f"{'+' if delta >= 0 else '-'}{money(abs(delta))} vs previous month"
+
+
+# Colours a category value may take: Okabe-Ito without black (kept for text) and without the
+# grey that marks low-volume bars.
+CATEGORY_PALETTE: tuple[str, ...] = OKABE_ITO[:-1]
+
+
+def category_colour(value: str | None) -> str:
+    """The one colour of a category value (payer, CARC group, ...) on every page and filter.
+
+    Keyed by the value itself (a stable hash), never by its position in a chart, so filtering
+    a payer out cannot shift the colours of the others. Two values may share a colour when
+    there are more than seven; the legend and hover still name them.
+    """
+    if value is None:
+        return GREY
+    digest = hashlib.sha256(str(value).encode("utf-8")).digest()
+    return CATEGORY_PALETTE[int.from_bytes(digest[:4], "big") % len(CATEGORY_PALETTE)]

@@ -83,6 +83,15 @@ FOLDERS: dict[str, tuple[ColumnSpec, ...]] = {
 }
 
 PLAN_TYPES = ("medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "other")
+# Each plan type in words, for pages and reports.
+PLAN_TYPE_LABELS: dict[str, str] = {
+    "medicare": "Medicare (fee for service)",
+    "medicare_advantage": "Medicare Advantage",
+    "medicaid": "Medicaid",
+    "commercial": "Commercial",
+    "workers_comp": "Workers' compensation",
+    "other": "Other",
+}
 PATIENT_SEXES = ("M", "F", "U")
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR")
 NOTE_TYPES = ("procedure", "history_physical", "follow_up", "other")

@@ -198,6 +198,16 @@ def recommended_fix(group: str | None, row: dict[str, Any] | None = None) -> str
     return REASONS[group].fix if group in REASONS else NO_ACTION
 
 
+def action_for_code(code: str | None) -> str | None:
+    """The fix of an exported reason code (BIL01, NCCI01, ...); None for no or an unknown code."""
+    if code is None:
+        return None
+    for reason in REASONS.values():
+        if reason.code == code:
+            return reason.fix
+    return None
+
+
 def reason_columns(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     """reason_1..3 (codes), reasons (text, ' | '-joined) and recommended_action per line."""
     context_cols = [

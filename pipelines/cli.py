@@ -75,6 +75,8 @@ def generate(
     ] = None,
 ) -> None:
     """Generate a SYNTHETIC landing folder (and its ground truth) in the input contract."""
+    if lines <= 0:
+        raise typer.BadParameter(f"--lines must be a positive number of claim lines, not {lines}")
     if format not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
     summary = _generate(out, lines, seed, truth, format, x12, policy_change or [])  # type: ignore[arg-type]
@@ -146,11 +148,22 @@ def run(
 ) -> None:
     """Load the landing folder, validate, build features, train, score, export and report."""
     settings = _settings(landing, warehouse, exports)
-    if not settings.landing.is_dir():
-        console.print(f"[red]Landing folder {settings.landing} does not exist.[/red]")
-        raise typer.Exit(2)
+    _require_claim_files(settings.landing)
     report = _run(settings)
     raise typer.Exit(report.exit_code)
+
+
+def _require_claim_files(landing: Path) -> None:
+    """Stop with exit code 2, in plain words, before any Dagster or GX work when nothing is there."""
+    from pipelines.sources.landing.files import discover
+
+    if not discover(landing, "claims"):
+        console.print(
+            f"[red]no claim files found in {landing / 'claims'}[/red] "
+            f"(landing folder {landing}; see the README's input contract)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
 
 
 def _run(settings: ProductSettings):
@@ -309,8 +322,12 @@ def dashboard(
 
     settings = _settings(None, warehouse, None)
     if not settings.published_snapshot.exists():
+        # Name the files this command looked for, and the run that would publish them.
         console.print(
-            f"[red]No published snapshot at {settings.published_snapshot}.[/red] Run `denial-risk run` first."
+            f"[red]No published snapshot at {settings.published_snapshot.resolve()}[/red] "
+            f"(the run publishes it beside the warehouse {settings.warehouse.resolve()}). "
+            f"Run `denial-risk run --warehouse {settings.warehouse}` first.",
+            soft_wrap=True,
         )
         raise typer.Exit(2)
     from dashboards.auth import CredentialsError, credentials_from_env, require_credentials

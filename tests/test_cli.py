@@ -125,3 +125,60 @@ def test_generate_refuses_truth_inside_the_landing_folder(tmp_path: Path) -> Non
     )
     assert result.exit_code == 2
     assert "--truth must not be inside the landing folder" in result.output
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "no_claims"])
+def test_run_without_claim_files_says_so_plainly(tmp_path: Path, make: str) -> None:
+    landing = tmp_path / "landing"
+    if make != "missing":
+        (landing / "claims").mkdir(parents=True)
+    if make == "no_claims":
+        (landing / "claims" / ".hidden.csv").write_text("x\n")
+    warehouse = tmp_path / "wh" / "warehouse.duckdb"
+    result = CliRunner().invoke(
+        app, ["run", "--landing", str(landing), "--warehouse", str(warehouse)]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"no claim files found in {landing / 'claims'}" in result.output
+    # Stopped before any Dagster or GX work: nothing was created beside the warehouse.
+    assert not warehouse.parent.exists()
+
+
+@pytest.mark.parametrize("lines", ["0", "-5"])
+def test_generate_rejects_non_positive_lines(tmp_path: Path, lines: str) -> None:
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "l"), "--lines", lines])
+    assert result.exit_code == 2
+    assert "--lines must be a positive number" in result.output
+    assert not (tmp_path / "l").exists()
+
+
+@pytest.mark.parametrize("lines", [1, 37, 2_500])
+def test_generate_writes_exactly_the_lines_asked_for(tmp_path: Path, lines: int) -> None:
+    landing, truth = tmp_path / "l", tmp_path / "truth.csv"
+    result = CliRunner().invoke(
+        app,
+        ["generate", "--out", str(landing), "--lines", str(lines), "--truth", str(truth)],
+    )
+    assert result.exit_code == 0, result.output
+    claims = pl.concat(
+        [pl.read_csv(p, infer_schema=False) for p in sorted((landing / "claims").glob("*.csv"))]
+    )
+    assert claims.height == lines
+    keys = claims.select("claim_id", pl.col("line_number").cast(pl.Int64))
+    remits = [pl.read_csv(p, infer_schema=False) for p in (landing / "remits").glob("*.csv")]
+    if remits:
+        remitted = pl.concat(remits).select("claim_id", pl.col("line_number").cast(pl.Int64))
+        # Every remit still belongs to a written claim line.
+        assert remitted.join(keys, on=["claim_id", "line_number"], how="anti").height == 0
+    truth_rows = pl.read_csv(truth, infer_schema=False).select(
+        "claim_id", pl.col("line_number").cast(pl.Int64)
+    )
+    assert truth_rows.join(keys, on=["claim_id", "line_number"], how="anti").height == 0
+
+
+def test_dashboard_without_snapshot_names_the_path(tmp_path: Path) -> None:
+    warehouse = tmp_path / "elsewhere" / "warehouse.duckdb"
+    result = CliRunner().invoke(app, ["dashboard", "--warehouse", str(warehouse)])
+    assert result.exit_code == 2
+    assert str(tmp_path / "elsewhere" / "published" / "snapshot.duckdb") in result.output
+    assert f"--warehouse {warehouse}" in result.output

@@ -17,7 +17,13 @@ from dashboards.figures.common import (
     styled,
 )
 from dashboards.figures.denials import adjudicated, denial_rate_exprs, with_rates
-from dashboards.theme import BLUE, MONEY_TICKFORMAT, PERCENT_TICKFORMAT, VERMILLION
+from dashboards.theme import (
+    BLUE,
+    MONEY_TICKFORMAT,
+    PERCENT_TICKFORMAT,
+    VERMILLION,
+    category_colour,
+)
 
 # House definition of an avoidable ("fixable") denial (rcm-kpis.md: "needs a house taxonomy
 # flag: front-end/coding/documentation = avoidable"): every category a biller or coder can fix
@@ -92,10 +98,12 @@ def bilateral_by_payer(lines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-BILLING_COLOURS = {
-    "matches the payer's convention": "#0072B2",
-    "does not match": "#D55E00",
-    "convention unknown": "#999999",
+# Bars take their payer's colour (theme.category_colour, the same on every page); the
+# billing is told by the fill pattern.
+BILLING_PATTERNS = {
+    "matches the payer's convention": "",
+    "does not match": "x",
+    "convention unknown": ".",
 }
 
 
@@ -108,7 +116,7 @@ def bilateral_by_payer_figure(lines: pl.DataFrame) -> go.Figure:
     if frame.height == 0:
         return empty_figure(title, "No remitted bilateral 64520 line matches the filters.")
     fig = go.Figure()
-    for billing, colour in BILLING_COLOURS.items():
+    for billing, pattern in BILLING_PATTERNS.items():
         part = frame.filter(pl.col("billing") == billing)
         if part.height == 0:
             continue
@@ -116,8 +124,12 @@ def bilateral_by_payer_figure(lines: pl.DataFrame) -> go.Figure:
             y=part["payer_label"],
             x=part["rate_count"],
             orientation="h",
-            name=billing,
-            marker_color=colour,
+            name=billing if not pattern else f"{billing} (pattern {pattern})",
+            marker={
+                "color": [category_colour(p) for p in part["payer"].to_list()],
+                "pattern": {"shape": pattern, "fgcolor": "#222", "solidity": 0.45},
+                "line": {"color": "#222", "width": 0.5},
+            },
             customdata=part.select("lines_denied", "lines", "charges_denied").to_numpy(),
             hovertemplate=f"%{{y}}<br>{billing}<br>denial rate %{{x:.1%}}<br>%{{customdata[0]:,}} "
             "of %{customdata[1]:,} bilateral lines<br>$%{customdata[2]:,.0f} charges denied"
@@ -131,8 +143,8 @@ def bilateral_by_payer_figure(lines: pl.DataFrame) -> go.Figure:
         title,
         "Initial denial rate of remitted bilateral lines (%)",
         "Payer (usual bilateral convention)",
-        "Vermillion bars (billed against the payer's convention) should be the long ones: bill "
-        "bilateral 64520 the way each payer pays it.",
+        "Crossed bars (billed against the payer's convention) should be the long ones: bill "
+        "bilateral 64520 the way each payer pays it. Each payer keeps its colour on every page.",
     )
 
 

@@ -77,6 +77,44 @@ def carc_category_map() -> dict[str, str]:
     return dict(zip(frame["adj_code"].to_list(), frame["denial_category"].to_list(), strict=True))
 
 
+@cache
+def rarc_descriptions() -> dict[str, str]:
+    """RARC code → official X12 description (data_contracts/reference via codes.carc_rarc)."""
+    from data_contracts.codes import carc_rarc
+
+    frame = carc_rarc().filter(pl.col("adj_type") == "RARC")
+    return dict(zip(frame["adj_code"].to_list(), frame["adj_description"].to_list(), strict=True))
+
+
+@cache
+def place_of_service_names() -> dict[str, str]:
+    """Two-digit CMS place-of-service code → its name (codes.place_of_service)."""
+    from data_contracts.codes import place_of_service
+
+    frame = place_of_service()
+    return dict(
+        zip(frame["pos_code"].str.zfill(2).to_list(), frame["pos_name"].to_list(), strict=True)
+    )
+
+
+def code_in_words(kind: str, code: str | None) -> str | None:
+    """A code with its meaning: place of service, plan type, CARC or RARC; unknown codes stay."""
+    from data_contracts.input_contract import PLAN_TYPE_LABELS
+
+    if code is None:
+        return None
+    if kind == "place_of_service":
+        name = place_of_service_names().get(code.zfill(2))
+        return f"{code} · {name}" if name else code
+    if kind == "plan_type":
+        return PLAN_TYPE_LABELS.get(code, code)
+    if kind in ("carc", "rarc"):
+        table = carc_descriptions() if kind == "carc" else rarc_descriptions()
+        text = table.get(code)
+        return f"{kind.upper()} {code}: {short(text, 80)}" if text else f"{kind.upper()} {code}"
+    return code
+
+
 def short(text: str | None, width: int = 90) -> str:
     """Shorten a long description for hover text."""
     if not text:

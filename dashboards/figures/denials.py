@@ -17,12 +17,18 @@ Input: the snapshot's `denial_lines` (one row per 64520 line; `denied` 1/0, null
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboards.figures.common import carc_descriptions, empty_figure, short, styled
+from dashboards.figures.common import (
+    carc_descriptions,
+    code_in_words,
+    empty_figure,
+    short,
+    styled,
+)
 from dashboards.theme import (
     BLUE,
     GREY,
@@ -30,6 +36,7 @@ from dashboards.theme import (
     OKABE_ITO,
     PERCENT_TICKFORMAT,
     VERMILLION,
+    category_colour,
     money,
     money_change,
     percent,
@@ -41,6 +48,29 @@ NO_OUTCOMES = "No 64520 line with a remit matches the filters yet."
 
 # Share of a month's lines that must have a remit before it is the KPI tiles' reporting month.
 REPORTING_MONTH_MIN_ADJUDICATED = 0.5
+
+# A segment's rate from fewer remitted lines than this is greyed: 2 of 2 lines denied is a
+# 100% bar that says nothing about the payer.
+MIN_LINES_FOR_RATE = 20
+INCOMPLETE_MONTH_LABEL = "month in progress (incomplete)"
+DATE_COLUMNS = ("service_date", "submission_date", "adjudication_date")
+
+
+def data_as_of(lines: pl.DataFrame) -> date | None:
+    """The newest service, submission or adjudication date in the lines: how far the data goes."""
+    newest = [lines[c].max() for c in DATE_COLUMNS if c in lines.columns and lines.height]
+    newest = [d for d in newest if d is not None]
+    return max(newest) if newest else None
+
+
+def month_in_progress(lines: pl.DataFrame) -> date | None:
+    """First day of the month the data ends in, unless it ends on that month's last day."""
+    as_of = data_as_of(lines)
+    if as_of is None:
+        return None
+    if (as_of + timedelta(days=1)).month != as_of.month:
+        return None
+    return as_of.replace(day=1)
 
 
 def adjudicated(lines: pl.DataFrame) -> pl.DataFrame:
@@ -78,15 +108,28 @@ def monthly_denial_rates(lines: pl.DataFrame) -> pl.DataFrame:
     ).sort("service_month")
 
 
-def hfma_initial_denial_rate(lines: pl.DataFrame) -> pl.DataFrame:
-    """Task Force variant: denials adjudicated in a month ÷ mean lines submitted in the 3 months before."""
+def hfma_initial_denial_rate(
+    lines: pl.DataFrame, start: date | None = None, end: date | None = None
+) -> pl.DataFrame:
+    """Task Force variant: denials adjudicated in a month ÷ mean lines submitted in the 3 months before.
+
+    A reporting-month metric: `lines` must NOT be cut by service date (the 3 prior months'
+    submissions would then shrink while the cohort's denials keep arriving, which drew 600%
+    once the service-date filter was set); the window `start`–`end` selects the reporting
+    months instead. The month the data ends in is incomplete and not drawn.
+    """
+    empty = pl.DataFrame(schema={"month": pl.Date, "rate_count_hfma": pl.Float64})
     if "adjudication_date" not in lines.columns or "submission_date" not in lines.columns:
-        return pl.DataFrame(schema={"month": pl.Date, "rate_count_hfma": pl.Float64})
+        return empty
     submitted = (
-        lines.group_by(pl.col("submission_date").dt.truncate("1mo").alias("month"))
+        lines.filter(pl.col("submission_date").is_not_null())
+        .group_by(pl.col("submission_date").dt.truncate("1mo").alias("month"))
         .agg(pl.len().alias("submitted"))
         .sort("month")
     )
+    last_remit = lines["adjudication_date"].max()
+    if submitted.height == 0 or last_remit is None:
+        return empty
     denied = (
         lines.filter(pl.col("denied") == 1)
         .group_by(pl.col("adjudication_date").dt.truncate("1mo").alias("month"))
@@ -95,7 +138,10 @@ def hfma_initial_denial_rate(lines: pl.DataFrame) -> pl.DataFrame:
     months = pl.DataFrame(
         {
             "month": pl.date_range(
-                submitted["month"].min(), submitted["month"].max(), "1mo", eager=True
+                submitted["month"].min(),
+                max(submitted["month"].max(), last_remit.replace(day=1)),
+                "1mo",
+                eager=True,
             )
         }
     )
@@ -105,25 +151,53 @@ def hfma_initial_denial_rate(lines: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col("submitted").shift(1).rolling_mean(3).alias("avg_submitted_prior_3m"))
         .join(denied, on="month", how="left")
         .with_columns(pl.col("denied_in_month").fill_null(0))
+        .with_columns(
+            (pl.col("denied_in_month") / pl.col("avg_submitted_prior_3m")).alias("rate_count_hfma")
+        )
     )
-    # Months after the newest remit have no denials yet, not a zero denial rate.
-    last_remit = lines["adjudication_date"].max()
-    if last_remit is None:
-        return frame.clear().with_columns(pl.lit(None, pl.Float64).alias("rate_count_hfma"))
-    return frame.with_columns(
-        (pl.col("denied_in_month") / pl.col("avg_submitted_prior_3m")).alias("rate_count_hfma")
-    ).filter(
-        pl.col("rate_count_hfma").is_not_null()
-        & (pl.col("month") <= pl.lit(last_remit).dt.truncate("1mo"))
+    # Months after the newest remit have no denials yet, not a zero denial rate; the month of
+    # the newest remit is still filling in unless it ends on that month's last day (remits can
+    # stop mid-month while services run on: that month read 1.8% on the default world).
+    remit_month = last_remit.replace(day=1)
+    remits_complete = (last_remit + timedelta(days=1)).month != last_remit.month
+    keep = pl.col("rate_count_hfma").is_not_null() & (
+        pl.col("month") <= pl.lit(remit_month)
+        if remits_complete
+        else pl.col("month") < pl.lit(remit_month)
     )
+    in_progress = month_in_progress(lines)
+    if in_progress is not None:
+        keep &= pl.col("month") < pl.lit(in_progress)
+    if start is not None:
+        keep &= pl.col("month") >= pl.lit(start.replace(day=1))
+    if end is not None:
+        keep &= pl.col("month") <= pl.lit(end.replace(day=1))
+    return frame.filter(keep)
 
 
-def denial_rate_by_month_figure(lines: pl.DataFrame) -> go.Figure:
-    """Initial denial rate by service month, by count and by dollars, with the Task Force variant."""
+def denial_rate_by_month_figure(
+    lines: pl.DataFrame,
+    all_dates: pl.DataFrame | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> go.Figure:
+    """Initial denial rate by service month, by count and by dollars, with the Task Force variant.
+
+    `lines` are cut by the service-date filter; `all_dates` (the same segment filters, no date
+    cut) feed the Task Force line, whose reporting months follow `start`–`end`.
+    """
     title = "Initial denial rate of 64520 lines by service month"
     monthly = monthly_denial_rates(lines)
     if monthly.height == 0:
         return empty_figure(title, NO_OUTCOMES)
+    whole = lines if all_dates is None else all_dates
+    in_progress = month_in_progress(whole)
+    monthly = monthly.with_columns(
+        pl.when(pl.col("service_month") == pl.lit(in_progress, pl.Date))
+        .then(pl.lit(" · " + INCOMPLETE_MONTH_LABEL))
+        .otherwise(pl.lit(""))
+        .alias("note")
+    )
     fig = go.Figure()
     fig.add_scatter(
         x=monthly["service_month"],
@@ -131,9 +205,10 @@ def denial_rate_by_month_figure(lines: pl.DataFrame) -> go.Figure:
         name="by count (lines)",
         mode="lines+markers",
         line={"color": BLUE},
-        customdata=monthly.select("lines_denied", "lines", "share_adjudicated").to_numpy(),
-        hovertemplate="%{x|%b %Y}<br>denial rate %{y:.1%}<br>%{customdata[0]:,} of %{customdata[1]:,} "
-        "remitted lines<br>%{customdata[2]:.0%} of the month's lines remitted<extra></extra>",
+        customdata=monthly.select("lines_denied", "lines", "share_adjudicated", "note").to_numpy(),
+        hovertemplate="%{x|%b %Y}%{customdata[3]}<br>denial rate %{y:.1%}<br>%{customdata[0]:,} "
+        "of %{customdata[1]:,} remitted lines<br>%{customdata[2]:.0%} of the month's lines "
+        "remitted<extra></extra>",
     )
     fig.add_scatter(
         x=monthly["service_month"],
@@ -141,11 +216,11 @@ def denial_rate_by_month_figure(lines: pl.DataFrame) -> go.Figure:
         name="by dollars (charges)",
         mode="lines+markers",
         line={"color": VERMILLION, "dash": "dash"},
-        customdata=monthly.select("charges_denied", "charges").to_numpy(),
-        hovertemplate="%{x|%b %Y}<br>denial rate %{y:.1%}<br>$%{customdata[0]:,.0f} of "
-        "$%{customdata[1]:,.0f} charges<extra></extra>",
+        customdata=monthly.select("charges_denied", "charges", "note").to_numpy(),
+        hovertemplate="%{x|%b %Y}%{customdata[2]}<br>denial rate %{y:.1%}<br>$%{customdata[0]:,.0f} "
+        "of $%{customdata[1]:,.0f} charges<extra></extra>",
     )
-    hfma = hfma_initial_denial_rate(lines)
+    hfma = hfma_initial_denial_rate(whole, start, end)
     if hfma.height:
         fig.add_scatter(
             x=hfma["month"],
@@ -153,7 +228,22 @@ def denial_rate_by_month_figure(lines: pl.DataFrame) -> go.Figure:
             name="HFMA Task Force (÷ 3-month avg submitted)",
             mode="lines",
             line={"color": GREY, "dash": "dot"},
-            hovertemplate="%{x|%b %Y}<br>Task Force rate %{y:.1%}<extra></extra>",
+            customdata=hfma.select("denied_in_month", "avg_submitted_prior_3m").to_numpy(),
+            hovertemplate="%{x|%b %Y}<br>Task Force rate %{y:.1%}<br>%{customdata[0]:,} lines "
+            "denied in the month ÷ %{customdata[1]:,.1f} submitted a month in the 3 before"
+            "<extra></extra>",
+        )
+    if in_progress is not None and in_progress in set(monthly["service_month"].to_list()):
+        half_month = timedelta(days=15)
+        fig.add_vrect(
+            x0=in_progress - half_month,
+            x1=in_progress + half_month,
+            fillcolor=GREY,
+            opacity=0.15,
+            line_width=0,
+            annotation_text=INCOMPLETE_MONTH_LABEL,
+            annotation_position="top left",
+            annotation_font_size=11,
         )
     fig.update_yaxes(tickformat=PERCENT_TICKFORMAT, rangemode="tozero")
     return styled(
@@ -162,9 +252,13 @@ def denial_rate_by_month_figure(lines: pl.DataFrame) -> go.Figure:
         "Service month",
         "Initial denial rate (% of remitted lines)",
         "Share of each service month's remitted 64520 lines that were initially denied, by line "
-        "count and by billed charges; recent months are still filling in.",
+        "count and by billed charges; recent months are still filling in and the shaded month is "
+        "in progress.",
     )
 
+
+# Dimensions whose values are codes, shown with their meaning (common.code_in_words).
+CODED_DIMENSIONS = frozenset({"place_of_service", "plan_type"})
 
 DIMENSIONS: dict[str, str] = {
     "payer_name": "Payer",
@@ -187,26 +281,48 @@ def denial_rate_by_dimension_figure(lines: pl.DataFrame, dimension: str) -> go.F
             pl.col(dimension).cast(pl.String).fill_null("(missing)").alias("segment")
         ).agg(*denial_rate_exprs())
     ).sort("rate_count")
+    if dimension in CODED_DIMENSIONS:
+        frame = frame.with_columns(
+            pl.col("segment").map_elements(
+                lambda c: code_in_words(dimension, c), return_dtype=pl.String
+            )
+        )
+    # Each segment keeps its own colour (theme.category_colour); dollars are the hatched twin.
+    # Segments under MIN_LINES_FOR_RATE remitted lines are grey: too few lines to trust.
+    colours = [
+        GREY if n < MIN_LINES_FOR_RATE else category_colour(v)
+        for v, n in zip(frame["segment"].to_list(), frame["lines"].to_list(), strict=True)
+    ]
+    frame = frame.with_columns(
+        pl.when(pl.col("lines") < MIN_LINES_FOR_RATE)
+        .then(pl.lit(f"<br>fewer than {MIN_LINES_FOR_RATE} lines: too few to compare (greyed)"))
+        .otherwise(pl.lit(""))
+        .alias("note")
+    )
     fig = go.Figure()
     fig.add_bar(
         y=frame["segment"],
         x=frame["rate_count"],
         orientation="h",
         name="by count",
-        marker_color=BLUE,
-        customdata=frame.select("lines_denied", "lines").to_numpy(),
+        marker={"color": colours, "line": {"color": "#333", "width": 0.5}},
+        customdata=frame.select("lines_denied", "lines", "note").to_numpy(),
         hovertemplate="%{y}<br>by count %{x:.1%}<br>%{customdata[0]:,} of %{customdata[1]:,} "
-        "lines<extra></extra>",
+        "lines%{customdata[2]}<extra></extra>",
     )
     fig.add_bar(
         y=frame["segment"],
         x=frame["rate_dollars"],
         orientation="h",
-        name="by dollars",
-        marker_color=VERMILLION,
-        customdata=frame.select("charges_denied", "charges").to_numpy(),
+        name="by dollars (hatched)",
+        marker={
+            "color": colours,
+            "pattern": {"shape": "/", "fgcolor": "#333", "solidity": 0.3},
+            "line": {"color": "#333", "width": 0.5},
+        },
+        customdata=frame.select("charges_denied", "charges", "lines", "note").to_numpy(),
         hovertemplate="%{y}<br>by dollars %{x:.1%}<br>$%{customdata[0]:,.0f} of "
-        "$%{customdata[1]:,.0f}<extra></extra>",
+        "$%{customdata[1]:,.0f} in %{customdata[2]:,} lines%{customdata[3]}<extra></extra>",
     )
     fig.update_xaxes(tickformat=PERCENT_TICKFORMAT, rangemode="tozero")
     fig.update_yaxes(type="category")
@@ -216,8 +332,8 @@ def denial_rate_by_dimension_figure(lines: pl.DataFrame, dimension: str) -> go.F
         title,
         "Initial denial rate (% of remitted lines)",
         label,
-        f"Longer bars mean a {lowered} denies more of its remitted 64520 lines; compare "
-        "count and dollars to spot expensive denials.",
+        f"Longer bars mean a {lowered} denies more of its remitted 64520 lines (solid: count, "
+        f"hatched: dollars); grey bars rest on fewer than {MIN_LINES_FOR_RATE} lines.",
     )
 
 
@@ -239,8 +355,11 @@ def carc_pareto(lines: pl.DataFrame) -> pl.DataFrame:
         ).alias("category"),
         carc.fill_null("?").alias("carc"),
     )
+    rarc = pl.col("primary_rarc") if "primary_rarc" in frame.columns else pl.lit(None, pl.String)
     by_carc = frame.group_by("category", "carc").agg(
-        pl.len().alias("n"), pl.col("charge_amount").sum().alias("charges")
+        pl.len().alias("n"),
+        pl.col("charge_amount").sum().alias("charges"),
+        rarc.drop_nulls().mode().sort().first().alias("rarc"),
     )
     by_carc = by_carc.with_columns(
         (
@@ -252,6 +371,10 @@ def carc_pareto(lines: pl.DataFrame) -> pl.DataFrame:
             + pl.col("carc").map_elements(
                 lambda c: short(descriptions.get(c, "no description"), 80), return_dtype=pl.String
             )
+            + pl.col("rarc")
+            .map_elements(lambda r: code_in_words("rarc", r), return_dtype=pl.String)
+            .map_elements(lambda t: f"<br>  most often with {t}", return_dtype=pl.String)
+            .fill_null("")
         ).alias("carc_text")
     )
     out = (
@@ -280,7 +403,7 @@ def carc_pareto_figure(lines: pl.DataFrame) -> go.Figure:
         x=frame["category"],
         y=frame["lines_denied"],
         name="denied lines",
-        marker_color=BLUE,
+        marker_color=[category_colour(c) for c in frame["category"].to_list()],
         customdata=frame.select("charges_denied", "carcs").to_numpy(),
         hovertemplate="<b>%{x}</b><br>%{y:,} denied lines, $%{customdata[0]:,.0f} charges"
         "<br>%{customdata[1]}<extra></extra>",
@@ -346,7 +469,7 @@ def dollars_denied_figure(lines: pl.DataFrame) -> go.Figure:
     )
     fig = go.Figure()
     order = [*top, OTHER_CATEGORIES]
-    for i, category_name in enumerate(order):
+    for category_name in order:
         part = frame.filter(pl.col("denial_category") == category_name)
         if part.height == 0:
             continue
@@ -354,7 +477,9 @@ def dollars_denied_figure(lines: pl.DataFrame) -> go.Figure:
             x=part["service_month"],
             y=part["charges"],
             name=category_name,
-            marker_color=GREY if category_name == OTHER_CATEGORIES else OKABE_ITO[i],
+            marker_color=GREY
+            if category_name == OTHER_CATEGORIES
+            else category_colour(category_name),
             customdata=part["n"].to_numpy(),
             hovertemplate=f"{category_name}<br>%{{x|%b %Y}}<br>$%{{y:,.0f}} in %{{customdata:,}} lines"
             "<extra></extra>",
@@ -431,25 +556,31 @@ def kpi_indicator_figure(lines: pl.DataFrame) -> go.Figure:
     earlier = monthly.filter(pl.col("service_month") < month)
     previous = earlier.row(earlier.height - 1, named=True) if earlier.height else None
     fig = go.Figure()
+    # Rates are drawn ×100 so the delta reads in percentage points ("+1.2 pp"), not as a
+    # percent of the rate; plotly's ".1%" delta format would show a 1.2-point rise as "1.2%".
     specs = [
-        ("rate_count", "Denial rate, lines (Δ in points)", ".1%", True),
-        ("rate_dollars", "Denial rate, dollars (Δ in points)", ".1%", True),
-        ("charges_denied", "Charges denied (USD)", "$,.0f", False),
+        ("rate_count", "Denial rate, lines (Δ in points)", True),
+        ("rate_dollars", "Denial rate, dollars (Δ in points)", True),
+        ("charges_denied", "Charges denied (USD)", False),
     ]
-    for i, (key, label, fmt, relative_points) in enumerate(specs):
+    for i, (key, label, is_rate) in enumerate(specs):
+        scale = 100.0 if is_rate else 1.0
         delta = None
-        if previous is not None:
+        if previous is not None and previous[key] is not None:
             delta = {
-                "reference": previous[key],
-                "valueformat": ".1%" if relative_points else "$,.0f",
+                "reference": previous[key] * scale,
+                "valueformat": ".1f" if is_rate else "$,.0f",
+                "suffix": " pp" if is_rate else "",
                 "increasing": {"color": VERMILLION},
                 "decreasing": {"color": BLUE},
             }
         fig.add_trace(
             go.Indicator(
                 mode="number+delta" if delta else "number",
-                value=current[key],
-                number={"valueformat": fmt},
+                value=current[key] * scale,
+                number={"valueformat": ".1f", "suffix": "%"}
+                if is_rate
+                else {"valueformat": "$,.0f"},
                 delta=delta,
                 title={"text": label},
                 domain={"x": [i / 3 + 0.02, (i + 1) / 3 - 0.02], "y": [0, 0.8]},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
+from plotly.subplots import make_subplots
 from sklearn.metrics import (
     average_precision_score,
     precision_recall_curve,
@@ -507,9 +508,19 @@ def drift_figure(feature_drift: pl.DataFrame | None, score_drift: pl.DataFrame |
     )
 
 
+# Metrics where a smaller value is better; every other oracle metric (ROC AUC, PR AUC, ...)
+# is better when larger. The two kinds never share an axis.
+LOWER_IS_BETTER = ("brier", "log_loss", "logloss", "ece", "calibration_error", "mae", "rmse")
+
+
+def lower_is_better(metric: str) -> bool:
+    """True for error-type metrics (Brier, log loss, ECE, ...)."""
+    return any(token in metric.lower() for token in LOWER_IS_BETTER)
+
+
 def oracle_figure(oracle: pl.DataFrame | None, preds: pl.DataFrame | None = None) -> go.Figure:
-    """Bar chart of the oracle evaluation: model, baselines and the true probability."""
-    title = "Against the oracle (synthetic data only)"
+    """Oracle evaluation bars: higher-is-better and lower-is-better metrics on separate axes."""
+    title = "Against the oracle (synthetic worlds only)"
     metrics = oracle_metrics(oracle)
     if metrics is None or metrics.height == 0:
         return empty_figure(
@@ -517,26 +528,46 @@ def oracle_figure(oracle: pl.DataFrame | None, preds: pl.DataFrame | None = None
             "No oracle evaluation in this snapshot: the true probability exists only for synthetic "
             "worlds (denial-risk demo / evaluate --truth).",
         )
-    fig = go.Figure()
+    names = metrics["metric"].unique(maintain_order=True).to_list()
+    lower = [m for m in names if lower_is_better(m)]
+    higher = [m for m in names if not lower_is_better(m)]
+    both = bool(lower) and bool(higher)
+    fig = (
+        make_subplots(
+            rows=1,
+            cols=2,
+            subplot_titles=("Higher is better", "Lower is better"),
+            horizontal_spacing=0.14,
+        )
+        if both
+        else go.Figure()
+    )
     palette = [BLUE, ORANGE, GREEN, VERMILLION, SKY, GREY]
-    for i, (metric,) in enumerate(metrics.select("metric").unique(maintain_order=True).iter_rows()):
+    for i, metric in enumerate(names):
         part = metrics.filter(pl.col("metric") == metric)
+        where = {"row": 1, "col": 2 if metric in lower else 1} if both else {}
         fig.add_bar(
             x=part["scorer"],
             y=part["value"],
-            name=metric,
+            name=f"{metric} ({'lower' if metric in lower else 'higher'} is better)",
             marker_color=palette[i % len(palette)],
             hovertemplate=f"%{{x}}<br>{metric} %{{y:.3f}}<extra></extra>",
+            **where,
         )
     fig.update_layout(barmode="group")
-    return styled(
+    y_title = "Metric value (higher is better)" if higher else "Metric value (lower is better)"
+    fig = styled(
         fig,
         title,
         "Scorer",
-        "Metric value (0–1)",
-        "The oracle scores lines with the true denial probability: the gap between it and the model "
-        "is what better modelling could still gain.",
+        y_title,
+        "Synthetic worlds only: the oracle scores lines with the true denial probability, which "
+        "real claims never have; the gap to the model is what better modelling could still gain.",
     )
+    if both:
+        fig.update_xaxes(title_text="Scorer", row=1, col=2)
+        fig.update_yaxes(title_text="Metric value (lower is better)", row=1, col=2)
+    return fig
 
 
 POLICY_DRIFT_PANEL_LIMIT = 4

@@ -1,7 +1,13 @@
-"""Work queue page: pending 64520 lines ranked by expected loss, with reasons and fixes.
+"""Work queue page: pending 64520 lines ranked by expected loss × urgency, with reasons and fixes.
 
 Input: the snapshot's `work_queue` (risk_scores, the export contract of the model issue, joined
-with payer name, plan type and rendering provider from `denial_lines`).
+with payer name, modifiers, units, diagnosis and the days left to file from `denial_lines`).
+
+Urgency rule (the default order is `priority` = expected loss × urgency): a line with
+URGENT_WINDOW_DAYS or more left before the payer's filing limit, or whose limit is unknown, has
+urgency 1; below that window urgency rises linearly to 2 at zero days left, and stays 2 past
+the limit (the last chance to correct and appeal). So $100 at risk with 0 days left ranks with
+$200 that can wait.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import polars as pl
 
 from dashboards.figures.common import empty_figure, styled
 from dashboards.theme import BAND_COLOURS, GREY, MONEY_TICKFORMAT
+from models.reasons import NO_ACTION, action_for_code
 
 BANDS = ("high", "medium", "low")
 NO_QUEUE = "No pending 64520 line has been scored yet, or none matches the filters."
@@ -25,18 +32,35 @@ QUEUE_COLUMNS: tuple[str, ...] = (
     "payer_name",
     "payer_id",
     "rendering_npi",
+    "modifier_1",
+    "modifier_2",
+    "units",
+    "primary_diagnosis",
+    "days_to_filing_limit",
     "charge_amount",
     "denial_probability",
     "risk_band",
     "expected_loss_usd",
+    "urgency",
+    "priority",
     "reason_1",
     "reason_2",
     "reason_3",
     "reasons",
     "recommended_action",
+    "action_1",
+    "action_2",
+    "action_3",
     "model_version",
     "scored_at",
 )
+URGENT_WINDOW_DAYS = 60
+
+
+def urgency(days_left: pl.Expr) -> pl.Expr:
+    """1 with URGENT_WINDOW_DAYS or more (or an unknown limit) left, rising to 2 at zero days."""
+    share_gone = (pl.lit(URGENT_WINDOW_DAYS) - days_left.cast(pl.Float64)) / URGENT_WINDOW_DAYS
+    return (1 + share_gone.clip(0, 1)).fill_null(1.0)
 
 
 def filter_queue(
@@ -46,8 +70,9 @@ def filter_queue(
     bands: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
+    claim_search: str | None = None,
 ) -> pl.DataFrame:
-    """Apply the page filters (empty list or None means no filter) and rank by expected loss."""
+    """Apply the page filters (empty list or None means no filter) and rank by priority."""
     frame = queue
     if payers:
         frame = frame.filter(pl.col("payer_id").is_in(payers))
@@ -59,20 +84,47 @@ def filter_queue(
         frame = frame.filter(pl.col("service_date") >= start)
     if end is not None:
         frame = frame.filter(pl.col("service_date") <= end)
+    if claim_search and claim_search.strip():
+        needle = claim_search.strip().upper()
+        frame = frame.filter(
+            pl.col("claim_id").cast(pl.String).str.to_uppercase().str.contains(needle, literal=True)
+        )
     return rank_queue(frame)
 
 
 def rank_queue(queue: pl.DataFrame) -> pl.DataFrame:
-    """Queue columns in contract order, money as float, highest expected loss first."""
-    cols = [c for c in QUEUE_COLUMNS if c in queue.columns]
-    return (
-        queue.select(cols)
-        .with_columns(
-            pl.col("expected_loss_usd").cast(pl.Float64),
-            pl.col("charge_amount").cast(pl.Float64) if "charge_amount" in cols else pl.lit(None),
+    """Queue columns in contract order, money in cents, highest expected loss × urgency first."""
+    frame = queue.with_columns(
+        pl.col("expected_loss_usd").cast(pl.Float64).round(2),
+        *[pl.col(c).cast(pl.Float64).round(2) for c in ("charge_amount",) if c in queue.columns],
+    )
+    days = (
+        pl.col("days_to_filing_limit") if "days_to_filing_limit" in queue.columns else pl.lit(None)
+    )
+    frame = frame.with_columns(urgency(days).round(3).alias("urgency"))
+    frame = frame.with_columns(
+        (pl.col("expected_loss_usd") * pl.col("urgency")).round(2).alias("priority"),
+        *[
+            pl.col(f"reason_{i}")
+            .map_elements(action_for_code, return_dtype=pl.String)
+            .alias(f"action_{i}")
+            for i in (1, 2, 3)
+            if f"reason_{i}" in queue.columns
+        ],
+    )
+    if "recommended_action" in frame.columns and "action_1" in frame.columns:
+        # reason_1's action is the model's own, specific to the line (the payer's convention),
+        # unless the band rule withheld it: a fixable defect still gets its fix here.
+        model_action = pl.col("recommended_action")
+        frame = frame.with_columns(
+            pl.when(model_action.is_null() | (model_action == NO_ACTION))
+            .then(pl.col("action_1"))
+            .otherwise(model_action)
+            .alias("action_1")
         )
-        .select(cols)
-        .sort("expected_loss_usd", descending=True, nulls_last=True)
+    cols = [c for c in QUEUE_COLUMNS if c in frame.columns]
+    return frame.select(cols).sort(
+        ["priority", "expected_loss_usd"], descending=True, nulls_last=True
     )
 
 

@@ -16,7 +16,9 @@ from dashboards.components import (
     figure_card,
     filtered_lines,
     parse_date,
+    register_status_callback,
     snapshot_path,
+    status_bar,
 )
 from dashboards.figures import coding as fig
 from dashboards.figures.common import empty_figure
@@ -58,9 +60,16 @@ layout = html.Div(
             + [date_range("coding-dates", "Service date")],
             style=FILTER_BAR_STYLE,
         ),
+        status_bar("coding"),
         empty_notice("coding-notice"),
         html.Div([figure_card(g, height=460) for g in GRAPHS], style=GRID_STYLE),
     ]
+)
+
+register_status_callback(
+    "coding",
+    [(i, "value", label) for i, (_, label) in FILTERS.items()]
+    + [("coding-dates", "start_date", "Service from"), ("coding-dates", "end_date", "Service to")],
 )
 
 

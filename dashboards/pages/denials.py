@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dash
+import polars as pl
 from dash import Input, Output, callback, html
 
 from dashboards.components import (
@@ -17,7 +18,9 @@ from dashboards.components import (
     filtered_lines,
     kpi_tile,
     parse_date,
+    register_status_callback,
     snapshot_path,
+    status_bar,
 )
 from dashboards.figures import denials as fig
 from dashboards.figures.common import empty_figure
@@ -47,11 +50,13 @@ COLUMNS = (
     "place_of_service",
     "rendering_npi",
     "service_month",
+    "service_date",
     "submission_date",
     "adjudication_date",
     "charge_amount",
     "denied",
     "primary_denial_carc",
+    "primary_rarc",
     "denial_category",
 )
 MISSING = (
@@ -73,10 +78,20 @@ layout = html.Div(
             + [date_range("denials-dates", "Service date")],
             style=FILTER_BAR_STYLE,
         ),
+        status_bar("denials"),
         empty_notice("denials-notice"),
         html.Div(id="denials-kpis", style={"display": "flex", "gap": "12px", "flexWrap": "wrap"}),
         html.Div([figure_card(g) for g in GRAPHS], style=GRID_STYLE),
     ]
+)
+
+register_status_callback(
+    "denials",
+    [(i, "value", label) for i, (_, label) in FILTERS.items()]
+    + [
+        ("denials-dates", "start_date", "Service from"),
+        ("denials-dates", "end_date", "Service to"),
+    ],
 )
 
 
@@ -107,7 +122,9 @@ def fill_filters(_: str):
 )
 def update(payers, plans, places, providers, start, end):
     """Every figure and tile of the page from the filtered lines."""
-    lines = filtered_lines(
+    first, last = parse_date(start), parse_date(end)
+    # Read without the date cut: the Task Force line needs the submissions before the window.
+    all_dates = filtered_lines(
         snapshot_path(),
         "denial_lines",
         {
@@ -117,10 +134,15 @@ def update(payers, plans, places, providers, start, end):
             "rendering_npi": providers,
         },
         "service_date",
-        parse_date(start),
-        parse_date(end),
+        None,
+        None,
         COLUMNS,
     )
+    lines = all_dates
+    if lines is not None and first is not None:
+        lines = lines.filter(pl.col("service_date") >= first)
+    if lines is not None and last is not None:
+        lines = lines.filter(pl.col("service_date") <= last)
     if lines is None:
         figures = [
             empty_figure(g.replace("denials-", "Denials ").replace("-", " "), MISSING)
@@ -129,7 +151,7 @@ def update(payers, plans, places, providers, start, end):
         pairs = [figure_and_caption(f) for f in figures]
         return [], MISSING, *[p[0] for p in pairs], *[p[1] for p in pairs]
     figures = [
-        fig.denial_rate_by_month_figure(lines),
+        fig.denial_rate_by_month_figure(lines, all_dates, first, last),
         fig.carc_pareto_figure(lines),
         fig.dollars_denied_figure(lines),
         fig.denial_rate_by_dimension_figure(lines, "payer_name"),

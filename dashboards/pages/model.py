@@ -17,7 +17,9 @@ from dashboards.components import (
     filtered_lines,
     options,
     parse_date,
+    register_status_callback,
     snapshot_path,
+    status_bar,
 )
 from dashboards.figures import model as fig
 from dashboards.snapshot import read_frame, read_table, snapshot_tables
@@ -46,6 +48,7 @@ layout = html.Div(
             ],
             style=FILTER_BAR_STYLE,
         ),
+        status_bar("model"),
         empty_notice("model-notice"),
         html.Div(id="model-alerts"),
         html.Div([figure_card(g) for g in GRAPHS], style=GRID_STYLE),
@@ -155,3 +158,13 @@ def update(versions, start, end):
     else:
         alert_block = html.Div("No drift alert in the newest month.", id="model-alert-none")
     return notice, alert_block, *[p[0] for p in pairs], *[p[1] for p in pairs]
+
+
+register_status_callback(
+    "model",
+    [
+        ("model-version", "value", "Model version"),
+        ("model-months", "start_date", "Months from"),
+        ("model-months", "end_date", "Months to"),
+    ],
+)

@@ -20,7 +20,9 @@ from dashboards.components import (
     kpi_tile,
     options,
     parse_date,
+    register_status_callback,
     snapshot_path,
+    status_bar,
 )
 from dashboards.figures import work_queue as fig
 from dashboards.figures.common import empty_figure
@@ -45,19 +47,29 @@ TABLE_COLUMNS = (
     "service_date",
     "payer_name",
     "rendering_npi",
+    "modifier_1",
+    "modifier_2",
+    "units",
+    "primary_diagnosis",
+    "days_to_filing_limit",
     "charge_amount",
     "denial_probability",
     "risk_band",
     "expected_loss_usd",
+    "priority",
     "reason_1",
+    "action_1",
+    "reason_2",
+    "action_2",
+    "reason_3",
+    "action_3",
     "reasons",
-    "recommended_action",
 )
 
 
 def _column(name: str) -> dict:
     spec: dict = {"name": name.replace("_", " "), "id": name}
-    if name in ("expected_loss_usd", "charge_amount"):
+    if name in ("expected_loss_usd", "charge_amount", "priority"):
         spec.update(type="numeric", format=MONEY)
     elif name == "denial_probability":
         spec.update(type="numeric", format=PERCENT)
@@ -69,6 +81,20 @@ layout = html.Div(
         html.H2("Work queue: pending 64520 lines to fix before submission"),
         html.Div(
             [
+                html.Div(
+                    [
+                        html.Label(
+                            "Claim id", htmlFor="work-queue-search", style={"fontSize": "12px"}
+                        ),
+                        dcc.Input(
+                            id="work-queue-search",
+                            type="search",
+                            placeholder="search claim id",
+                            debounce=True,
+                            style={"display": "block"},
+                        ),
+                    ]
+                ),
                 dropdown("work-queue-payer", "Payer"),
                 dropdown("work-queue-provider", "Rendering provider (NPI)"),
                 dropdown("work-queue-band", "Risk band"),
@@ -78,6 +104,7 @@ layout = html.Div(
             ],
             style=FILTER_BAR_STYLE,
         ),
+        status_bar("work-queue"),
         empty_notice("work-queue-notice"),
         html.Div(
             id="work-queue-totals", style={"display": "flex", "gap": "12px", "flexWrap": "wrap"}
@@ -98,7 +125,7 @@ layout = html.Div(
                 },
                 style_cell_conditional=[
                     {"if": {"column_id": c}, "minWidth": "320px", "width": "320px"}
-                    for c in ("reasons", "recommended_action")
+                    for c in ("reasons", "action_1", "action_2", "action_3")
                 ],
                 style_data_conditional=[
                     {"if": {"filter_query": '{risk_band} = "high"'}, "backgroundColor": "#fbe3d6"}
@@ -141,11 +168,13 @@ def fill_filters(_: str):
     )
 
 
-def _queue(payers, providers, bands, start, end):
+def _queue(payers, providers, bands, start, end, search=None):
     queue = read_table(snapshot_path(), "work_queue")
     if queue is None:
         return None
-    return fig.filter_queue(queue, payers, providers, bands, parse_date(start), parse_date(end))
+    return fig.filter_queue(
+        queue, payers, providers, bands, parse_date(start), parse_date(end), search
+    )
 
 
 FILTER_INPUTS = (
@@ -154,6 +183,19 @@ FILTER_INPUTS = (
     ("work-queue-band", "value"),
     ("work-queue-dates", "start_date"),
     ("work-queue-dates", "end_date"),
+    ("work-queue-search", "value"),
+)
+FILTER_LABELS = (
+    "Payer",
+    "Rendering provider",
+    "Risk band",
+    "Service from",
+    "Service to",
+    "Claim id contains",
+)
+register_status_callback(
+    "work-queue",
+    [(i, p, label) for (i, p), label in zip(FILTER_INPUTS, FILTER_LABELS, strict=True)],
 )
 
 
@@ -166,9 +208,9 @@ FILTER_INPUTS = (
     Output("work-queue-table", "columns"),
     *[Input(i, p) for i, p in FILTER_INPUTS],
 )
-def update(payers, providers, bands, start, end):
+def update(payers, providers, bands, start, end, search):
     """Queue table, totals and the expected-loss figure for the filters."""
-    queue = _queue(payers, providers, bands, start, end)
+    queue = _queue(payers, providers, bands, start, end, search)
     if queue is None:
         figure, caption = figure_and_caption(
             empty_figure("Expected loss of pending lines", MISSING)
@@ -188,9 +230,9 @@ def update(payers, providers, bands, start, end):
     *[State(i, p) for i, p in FILTER_INPUTS],
     prevent_initial_call=True,
 )
-def download(n_clicks, payers, providers, bands, start, end):
-    """The filtered queue as CSV, ranked by expected loss."""
-    queue = _queue(payers, providers, bands, start, end)
+def download(n_clicks, payers, providers, bands, start, end, search):
+    """The filtered queue as CSV, ranked by expected loss × urgency."""
+    queue = _queue(payers, providers, bands, start, end, search)
     if queue is None or not n_clicks:
         return None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -29,6 +29,9 @@ DENIAL_CARCS = {
 BILATERAL = ("unilateral", "modifier_50", "rt_lt_two_lines", "units_gt_1", "conflict")
 FIRST_MONTH = date(2025, 1, 1)
 N_MONTHS = 12
+# The data end inside the last service month, so that month is "in progress" on the pages
+# (line_outcomes caps adjudication dates at the same day).
+AS_OF = date(2025, 12, 20)
 
 
 def _month(i: int) -> date:
@@ -43,7 +46,7 @@ def build_lines(n_lines: int = 600, seed: int = 7) -> pl.DataFrame:
     rows = []
     for i in range(n_lines):
         month_idx = int(rng.integers(0, N_MONTHS))
-        service = _month(month_idx) + timedelta(days=int(rng.integers(0, 28)))
+        service = min(_month(month_idx) + timedelta(days=int(rng.integers(0, 28))), AS_OF)
         payer = payer_ids[int(rng.integers(0, len(payer_ids)))]
         name, plan, convention = PAYERS[payer]
         bilateral = BILATERAL[int(rng.choice(5, p=[0.6, 0.15, 0.12, 0.08, 0.05]))]
@@ -69,7 +72,7 @@ def build_lines(n_lines: int = 600, seed: int = 7) -> pl.DataFrame:
                 "rendering_npi": PROVIDERS[int(rng.integers(0, len(PROVIDERS)))],
                 "place_of_service": "11" if rng.uniform() < 0.6 else "22",
                 "service_date": service,
-                "submission_date": service + timedelta(days=int(rng.integers(1, 40))),
+                "submission_date": min(service + timedelta(days=int(rng.integers(1, 40))), AS_OF),
                 "cpt_code": "64520",
                 "units": 2.0 if bilateral == "units_gt_1" else 1.0,
                 "charge_amount": charge,
@@ -115,7 +118,8 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
         create table line_outcomes as
         select claim_id, cast(line_number as integer) as line_number, status,
                case when denied is null then null else denied = 1 end as denied,
-               case when status = 'pending' then null else submission_date + 21 end as adjudication_date,
+               case when status = 'pending' then null
+                    else least(submission_date + 21, date '2025-12-20') end as adjudication_date,
                cast(case when status = 'paid' then expected_payment_usd * 1.1 end as decimal(12,2)) as allowed_amount,
                cast(case when status = 'paid' then expected_payment_usd end as decimal(12,2)) as paid_amount,
                case when carc is not null then [carc] end as denial_carcs,
@@ -131,7 +135,9 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
                status = 'pending' as is_pending, null::varchar as denial_category,
                units, bilateral_coding, payer_bilateral_convention,
                cast(bilateral_matches_payer_convention as tinyint) as bilateral_matches_payer_convention,
-               doc_completeness, submission_lag_days
+               doc_completeness, submission_lag_days,
+               case payer_id when 'MCR01' then 365 when 'BCX02' then 180 when 'AET03' then 90
+               end as payer_filing_limit_days
         from lines;
         """
     )

@@ -63,7 +63,7 @@ def test_payer_filter_changes_every_figure(browser, dashboard_url):
     assert len(payers_before) == 4
     # The filter applies to the whole page: the monthly rate is now Medicare's alone.
     assert trace_values(page, "denials-by-month", 0, "y") != month_before
-    assert trace_values(page, "denials-by-plan", 0, "y") == ["medicare"]
+    assert trace_values(page, "denials-by-plan", 0, "y") == ["Medicare (fee for service)"]
     assert visit.console_errors == []
     page.context.close()
 
@@ -83,9 +83,11 @@ def test_work_queue_csv_download(browser, dashboard_url, snapshot_file, tmp_path
     rows = list(csv.DictReader(target.open()))
     queue = read_table(snapshot_file, "work_queue")
     assert len(rows) == queue.height
-    losses = [float(r["expected_loss_usd"]) for r in rows]
-    assert losses == sorted(losses, reverse=True)
-    assert {"reasons", "recommended_action", "risk_band"} <= set(rows[0])
+    # Ranked by expected loss × urgency (days left to file), money in cents.
+    priorities = [float(r["priority"]) for r in rows]
+    assert priorities == sorted(priorities, reverse=True)
+    assert all(len(r["expected_loss_usd"].partition(".")[2]) <= 2 for r in rows)
+    assert {"reasons", "recommended_action", "action_1", "days_to_filing_limit"} <= set(rows[0])
     assert "patient_key" not in rows[0]
     assert visit.console_errors == []
     page.context.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from dashboards.drift import PSI_MAJOR, feature_psi_by_month, psi
 from dashboards.figures import coding, denials, model, work_queue
 from dashboards.figures.common import caption_of, is_empty
-from dashboards.theme import OKABE_ITO, money, percent, points_change
+from dashboards.theme import GREY, OKABE_ITO, category_colour, money, percent, points_change
 
 
 def tiny_lines() -> pl.DataFrame:
@@ -107,25 +107,84 @@ def test_monthly_rates_by_count_and_dollars():
     assert feb["share_adjudicated"] == pytest.approx(2 / 3)
 
 
-def test_hfma_variant_divides_by_the_three_previous_months_average():
+def hfma_lines() -> pl.DataFrame:
+    """Ten lines submitted Jan-Apr, two denied in April; one more remitted on 2 May."""
     submitted = (
         [date(2025, 1, 5)] * 2
         + [date(2025, 2, 5)] * 4
         + [date(2025, 3, 5)] * 3
-        + [date(2025, 4, 5)]
+        + [date(2025, 4, 5)] * 2
     )
-    adjudicated = [date(2025, 4, 20), date(2025, 4, 21)] + [None] * 8
-    lines = pl.DataFrame(
+    adjudicated = [date(2025, 4, 20), date(2025, 4, 21)] + [None] * 8 + [date(2025, 5, 2)]
+    return pl.DataFrame(
         {
+            "service_date": [d - timedelta(days=3) for d in submitted],
             "submission_date": submitted,
             "adjudication_date": adjudicated,
-            "denied": [1, 1] + [0] * 8,
+            "denied": [1, 1] + [0] * 9,
         }
     )
-    hfma = denials.hfma_initial_denial_rate(lines)
+
+
+def test_hfma_variant_divides_by_the_three_previous_months_average():
+    hfma = denials.hfma_initial_denial_rate(hfma_lines())
     april = hfma.filter(pl.col("month") == date(2025, 4, 1))
     assert april["avg_submitted_prior_3m"][0] == pytest.approx(3.0)
     assert april["rate_count_hfma"][0] == pytest.approx(2 / 3)
+    assert april["denied_in_month"][0] == 2
+    # The data end on 2 May: May is in progress and not drawn (it would read 0%).
+    assert denials.month_in_progress(hfma_lines()) == date(2025, 5, 1)
+    assert hfma["month"].max() == date(2025, 4, 1)
+    # Remits that stop mid-month leave that month out even when services run on past it.
+    later_service = pl.DataFrame(
+        {
+            "service_date": [date(2025, 6, 10)],
+            "submission_date": [None],
+            "adjudication_date": [None],
+            "denied": [None],
+        },
+        schema=hfma_lines().schema,
+    )
+    lines = pl.concat([hfma_lines(), later_service])
+    assert denials.month_in_progress(lines) == date(2025, 6, 1)
+    assert denials.hfma_initial_denial_rate(lines)["month"].max() == date(2025, 4, 1)
+
+
+def test_hfma_variant_follows_the_window_not_a_service_date_cut():
+    lines = hfma_lines()
+    assert denials.hfma_initial_denial_rate(lines, date(2025, 5, 1), None).height == 0
+    assert denials.hfma_initial_denial_rate(lines, date(2025, 4, 1), date(2025, 4, 30)).height == 1
+    # Cutting the lines by service date removes the submissions of the months before the
+    # window, so the denominator shrinks or vanishes (the bug that drew 600%): the page passes
+    # uncut lines and the window.
+    cut = lines.filter(pl.col("service_date") >= date(2025, 3, 1))
+    assert denials.hfma_initial_denial_rate(cut).height == 0
+    right = denials.hfma_initial_denial_rate(lines, date(2025, 3, 1))["rate_count_hfma"][0]
+    assert right == pytest.approx(2 / 3)
+    full = lines.with_columns(
+        pl.col("service_date").dt.truncate("1mo").alias("service_month"),
+        pl.lit(100.0).alias("charge_amount"),
+    )
+    fig = denials.denial_rate_by_month_figure(
+        full.filter(pl.col("service_date") >= date(2025, 3, 1)), full, date(2025, 3, 1), None
+    )
+    hfma_trace = [t for t in fig.data if t.name.startswith("HFMA")][0]
+    assert list(hfma_trace.y) == pytest.approx([2 / 3])
+    assert "denied in the month" in hfma_trace.hovertemplate
+
+
+def test_month_in_progress_is_marked_on_the_monthly_figure():
+    adjudication = pl.col("adjudication_date")
+    lines = tiny_lines().with_columns(adjudication.clip(upper_bound=date(2025, 2, 22)))
+    assert denials.month_in_progress(lines) == date(2025, 2, 1)
+    fig = denials.denial_rate_by_month_figure(lines)
+    assert [a.text for a in fig.layout.annotations] == [denials.INCOMPLETE_MONTH_LABEL]
+    notes = [row[3] for row in fig.data[0].customdata]
+    assert notes[0] == "" and denials.INCOMPLETE_MONTH_LABEL in notes[1]
+    # Data that end on a month's last day leave no month in progress.
+    complete = tiny_lines().with_columns(adjudication.clip(upper_bound=date(2025, 2, 28)))
+    assert denials.month_in_progress(complete) is None
+    assert not denials.denial_rate_by_month_figure(complete).layout.annotations
 
 
 def test_denial_rate_by_month_figure_has_title_axes_caption_and_data():
@@ -208,7 +267,12 @@ def test_bilateral_by_payer():
     assert frame.filter(pl.col("payer") == "Payer Two").height == 0
     fig = coding.bilateral_by_payer_figure(tiny_lines())
     assert fig.layout.xaxis.tickformat == ".1%"
-    assert {t.name for t in fig.data} == {"does not match", "matches the payer's convention"}
+    assert {t.name for t in fig.data} == {
+        "does not match (pattern x)",
+        "matches the payer's convention",
+    }
+    # The payer's own colour, the same as on the Denials page.
+    assert {c for t in fig.data for c in t.marker.color} == {category_colour("Payer One")}
 
 
 def test_doc_completeness_curve_and_figure():
@@ -261,6 +325,25 @@ def test_oracle_shown_when_present():
     )
     long = model.oracle_metrics(wide)
     assert long.height == 4 and set(long["metric"]) == {"roc_auc", "pr_auc"}
+
+
+def test_oracle_figure_keeps_higher_and_lower_is_better_apart():
+    oracle = pl.DataFrame(
+        {
+            "scorer": ["model", "oracle"] * 2,
+            "metric": ["roc_auc", "roc_auc", "brier", "brier"],
+            "value": [0.8, 0.85, 0.15, 0.13],
+        }
+    )
+    fig = model.oracle_figure(oracle)
+    assert "synthetic worlds only" in fig.layout.title.text
+    axes = {t.name: t.yaxis for t in fig.data}
+    assert axes["roc_auc (higher is better)"] != axes["brier (lower is better)"]
+    assert fig.layout.yaxis.title.text == "Metric value (higher is better)"
+    assert fig.layout.yaxis2.title.text == "Metric value (lower is better)"
+    assert caption_of(fig).startswith("Synthetic worlds only")
+    only_higher = model.oracle_figure(oracle.filter(pl.col("metric") == "roc_auc"))
+    assert {t.yaxis for t in only_higher.data} == {None}
 
 
 def test_calibration_lift_and_scores():
@@ -347,8 +430,108 @@ def test_work_queue_filters_and_ranks():
     assert sum(sum(t.x) for t in fig.data) == pytest.approx(297.5)
 
 
+def test_work_queue_urgency_search_cents_and_actions():
+    from models.reasons import NO_ACTION, REASONS
+
+    queue = pl.DataFrame(
+        {
+            "claim_id": ["C000101", "C000102", "C000203"],
+            "line_number": [1, 1, 2],
+            "payer_id": ["P1", "P2", "P1"],
+            "service_date": [date(2026, 1, 2)] * 3,
+            "charge_amount": [500.004, 800.0, 300.0],
+            "risk_band": ["low", "high", "medium"],
+            "expected_loss_usd": [100.004, 150.0, 120.0],
+            "days_to_filing_limit": [0, None, 30],
+            "reason_1": ["BIL01", "NCCI01", None],
+            "reason_2": ["NCCI01", None, None],
+            "reason_3": [None, None, None],
+            "recommended_action": [NO_ACTION, "specific fix", NO_ACTION],
+        }
+    )
+    ranked = work_queue.filter_queue(queue)
+    # 0 days left doubles $100 (200); 30 of the 60-day window left: 120 × 1.5 = 180; unknown: ×1.
+    assert ranked["claim_id"].to_list() == ["C000101", "C000203", "C000102"]
+    assert ranked["urgency"].to_list() == pytest.approx([2.0, 1.5, 1.0])
+    assert ranked["priority"].to_list() == pytest.approx([200.0, 180.0, 150.0])
+    assert ranked["expected_loss_usd"][0] == 100.0 and ranked["charge_amount"][0] == 500.0
+    first = ranked.row(0, named=True)
+    # A low-band line with a fixable defect still gets its fix; each reason has its own action.
+    assert first["action_1"] == REASONS["BILATERAL_UNITS"].fix
+    assert first["action_2"] == REASONS["NCCI_BUNDLING"].fix
+    assert ranked.filter(pl.col("claim_id") == "C000102")["action_1"][0] == "specific fix"
+    assert work_queue.filter_queue(queue, claim_search=" c000203 ")["claim_id"].to_list() == [
+        "C000203"
+    ]
+    assert work_queue.filter_queue(queue, claim_search="C0001")["claim_id"].n_unique() == 2
+
+
 def test_formats():
     assert money(1234.5) == "$1,234" or money(1234.5) == "$1,235"
     assert money(-20.0, 2) == "-$20.00"
     assert percent(0.1234) == "12.3%"
     assert points_change(0.12, 0.10) == "+2.0 pp vs previous month"
+
+
+def test_small_segments_are_greyed_and_colours_follow_the_value():
+    lines = tiny_lines()
+    fig = denials.denial_rate_by_dimension_figure(lines, "payer_name")
+    # Every payer of tiny_lines has fewer than MIN_LINES_FOR_RATE remitted lines: all grey.
+    assert set(fig.data[0].marker.color) == {GREY}
+    assert "too few" in fig.data[0].customdata[0][2]
+    big = pl.concat([lines] * denials.MIN_LINES_FOR_RATE)
+    colours = dict(
+        zip(
+            denials.denial_rate_by_dimension_figure(big, "payer_name").data[0].y,
+            denials.denial_rate_by_dimension_figure(big, "payer_name").data[0].marker.color,
+            strict=True,
+        )
+    )
+    assert colours == {
+        "Payer One": category_colour("Payer One"),
+        "Payer Two": category_colour("Payer Two"),
+    }
+    # Filtering one payer out leaves the other's colour unchanged.
+    only_two = big.filter(pl.col("payer_name") == "Payer Two")
+    fig_two = denials.denial_rate_by_dimension_figure(only_two, "payer_name")
+    assert list(fig_two.data[0].marker.color) == [category_colour("Payer Two")]
+    assert category_colour("Bundling") == category_colour("Bundling") != GREY
+
+
+def test_kpi_indicator_delta_is_in_points():
+    fig = denials.kpi_indicator_figure(tiny_lines())
+    rate = fig.data[0]
+    # Jan 1/3 → Feb 2/2: +66.7 points, drawn as numbers ×100 with a " pp" suffix.
+    assert rate.value == pytest.approx(100.0)
+    assert rate.delta.reference == pytest.approx(100 / 3)
+    assert rate.delta.suffix == " pp" and rate.number.suffix == "%"
+    assert fig.data[2].delta.suffix in ("", None)
+
+
+def test_carc_97_is_bundling():
+    from dashboards.figures.common import carc_category_map
+
+    assert carc_category_map()["97"] == "Bundling"
+    lines = tiny_lines().with_columns(
+        pl.lit("97").alias("primary_denial_carc"), pl.lit(None, pl.String).alias("denial_category")
+    )
+    assert denials.carc_pareto(lines)["category"].to_list() == ["Bundling"]
+
+
+def test_codes_in_words():
+    from dashboards.figures.common import code_in_words
+
+    assert code_in_words("place_of_service", "11") == "11 · Office"
+    assert code_in_words("plan_type", "medicare") == "Medicare (fee for service)"
+    assert code_in_words("carc", "97").startswith("CARC 97: The benefit for this service")
+    assert (
+        code_in_words("rarc", "M2")
+        == "RARC M2: Not paid separately when the patient is an inpatient."
+    )
+    assert code_in_words("place_of_service", "ZZ") == "ZZ"
+    fig = denials.denial_rate_by_dimension_figure(tiny_lines(), "place_of_service")
+    assert set(fig.data[0].y) == {"11 · Office", "22 · On Campus-Outpatient Hospital"}
+    lines = tiny_lines().with_columns(pl.lit("M2").alias("primary_rarc"))
+    assert "most often with RARC M2: Not paid separately" in " ".join(
+        denials.carc_pareto(lines)["carcs"].to_list()
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -164,3 +165,34 @@ def test_feature_drift_follows_submission_months_and_the_payer_mix(warehouse: Pa
     assert last["n"][0] == before
     assert alerts["payer_id"] == "major"
     assert {"payer_code_denial_rate", "provider_denial_rate"}.isdisjoint(alerts)
+
+
+def test_freshness_facts_and_filters_text(snapshot_file):
+    from dashboards.components import filters_text, freshness_facts
+
+    facts = freshness_facts(snapshot_file)
+    assert facts["Newest service date"] == "2025-12-20"
+    assert facts["Newest adjudication"] == "2025-12-20"
+    assert facts["Model"] == "v20260101T000000 (champion)"
+    assert facts["Last run"].endswith("UTC")
+    assert filters_text({"Payer": None, "Service from": None}) == "Filters on: none (every line)"
+    assert (
+        filters_text({"Payer": ["MCR01", "AET03"], "Service from": "2025-03-01T00:00:00"})
+        == "Filters on: Payer: MCR01, AET03; Service from: 2025-03-01"
+    )
+
+
+def test_work_queue_carries_line_context_without_patient_columns(snapshot_file):
+    queue = read_table(snapshot_file, "work_queue")
+    assert {
+        "modifier_1",
+        "units",
+        "primary_diagnosis",
+        "payer_name",
+        "days_to_filing_limit",
+    } <= set(queue.columns)
+    assert not set(queue.columns) & {"patient_key", "patient_age", "patient_sex", "encounter_id"}
+    aetna = queue.filter(pl.col("payer_id") == "AET03").row(0, named=True)
+    # 90-day limit counted from the service date to the scoring day (2026-01-05).
+    assert aetna["days_to_filing_limit"] == 90 - (date(2026, 1, 5) - aetna["service_date"]).days
+    assert queue.filter(pl.col("payer_id") == "MCD04")["days_to_filing_limit"].null_count() > 0

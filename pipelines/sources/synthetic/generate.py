@@ -105,6 +105,22 @@ def write_policy_changes(path: Path, planted: Sequence[PolicyChange]) -> Path:
     return path
 
 
+def trim_chunk(frames: dict[str, pl.DataFrame], excess: int) -> dict[str, pl.DataFrame]:
+    """Drop the last `excess` claim lines of a chunk and every remit, note and truth row of them.
+
+    Patients are simulated whole, so the last one overshoots the lines asked for; cutting its
+    newest lines keeps `generate --lines N` exact (the patient's history stays consistent).
+    """
+    claims = frames["claims"].head(frames["claims"].height - excess)
+    keys = claims.select("claim_id", "line_number")
+    encounters = claims.select("encounter_id").unique()
+    out = {"claims": claims}
+    for name in ("remits", "remit_adjustments", "truth"):
+        out[name] = frames[name].join(keys, on=["claim_id", "line_number"], how="semi")
+    out["notes"] = frames["notes"].join(encounters, on="encounter_id", how="semi")
+    return out
+
+
 def chunk_rng(seed: int, chunk: int) -> random.Random:
     """A chunk's own random stream, derived from the seed and the chunk number only."""
     state = np.random.SeedSequence([seed, chunk]).generate_state(2)
@@ -121,7 +137,7 @@ def generate_world(
     progress: Callable[[int, int], None] | None = None,
     policy_changes: Sequence[PolicyChange] = (),
 ) -> GenerationSummary:
-    """Write a synthetic landing folder of about `lines` claim lines (whole patients) and its truth."""
+    """Write a synthetic landing folder of exactly `lines` claim lines and its ground truth."""
     started = time.perf_counter()
     out = Path(out)
     if truth is not None:
@@ -152,21 +168,26 @@ def generate_world(
                 sim.patient()
                 if done + sim.lines >= lines:
                     break
-            done += sim.lines
             chunk += 1
-            frames = {
+            columns_of = {
                 "claims": sim.claims,
                 "remits": sim.remits,
                 "remit_adjustments": sim.adjustments,
                 "notes": sim.notes,
+                "truth": sim.truth,
             }
-            for folder, columns in frames.items():
-                frame = pl.DataFrame(columns, schema=SCHEMAS[folder])
+            frames = {k: pl.DataFrame(v, schema=SCHEMAS[k]) for k, v in columns_of.items()}
+            if planted:
+                frames["truth"] = frames["truth"].with_columns(
+                    pl.Series("policy_change", sim.truth_policy, dtype=pl.String)
+                )
+            if done + sim.lines > lines:
+                frames = trim_chunk(frames, done + sim.lines - lines)
+            done += frames["claims"].height
+            t = frames.pop("truth")
+            for folder, frame in frames.items():
                 month = frame[MONTH_OF[folder]].cast(pl.Date).dt.strftime("%Y-%m")
                 writer.write(folder, frame, month)
-            t = pl.DataFrame(sim.truth, schema=SCHEMAS["truth"])
-            if planted:
-                t = t.with_columns(pl.Series("policy_change", sim.truth_policy, dtype=pl.String))
             lines_64520 += t.height
             pend = t.filter(pl.col("is_pending"))
             pending_64520 += pend.height
