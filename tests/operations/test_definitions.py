@@ -50,7 +50,6 @@ def test_job_selections_on_the_real_graph(repository: dg.RepositoryDefinition) -
     }  # fmt: skip
     assert selected("retrain_job") == {
         "denial_model",
-        "oracle_evaluation",
         "policy_drift_alerts",
         "risk_scores",
         "risk_score_export",
