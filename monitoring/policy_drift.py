@@ -20,13 +20,7 @@ import polars as pl
 from scipy.stats import binom
 
 from data_contracts.input_contract import TARGET_CPT
-from models.policy_flags import (  # noqa: F401  (re-exported: one home in models/)
-    ACTIVE_STATUSES,
-    active_alerts,
-    flags_for,
-    flags_from_alerts,
-    with_policy_change,
-)
+from models.policy_flags import ACTIVE_STATUSES
 
 # Denied lines whose primary CARC the product's category map does not name (the dashboards
 # show them under the same label).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from monitoring.policy_drift import ACTIVE_STATUSES
+from models.policy_flags import ACTIVE_STATUSES
 
 WEIGHT_COLUMN = "policy_change_weight"
 # How much more a line of an alerted payer counts once its new policy applies: the handful of

@@ -8,15 +8,14 @@ import numpy as np
 import polars as pl
 import pytest
 
+from models.policy_flags import flags_from_alerts, with_policy_change
 from monitoring.policy_drift import (
     benjamini_hochberg,
     conditional_poisson_p,
     detect,
-    flags_from_alerts,
     monthly_counts,
     new_alerts,
     with_month_text,
-    with_policy_change,
 )
 
 AUTH = "Invalid/Missing Authorization"

@@ -12,9 +12,9 @@ from models.challenger import register_challenger, train_and_evaluate
 from models.dataset import catalog_features
 from models.export import EXPORT_COLUMNS, write_export
 from models.operating_point import HoldEconomics
+from models.policy_flags import active_alerts, flags_for, with_policy_change
 from models.registry import champion_version, json_safe, load_champion, load_model
 from models.scoring import score_lines
-from monitoring.policy_drift import active_alerts, flags_for, with_policy_change
 from monitoring.weights import WEIGHT_COLUMN, policy_change_weights
 from pipelines.defs.operations.freshness import SCORES_FRESHNESS
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths

@@ -7,9 +7,10 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from data_contracts.warehouse_schema import POLICY_DRIFT_ALERTS, POLICY_DRIFT_MONTHLY
+from models.policy_flags import ACTIVE_STATUSES
 from models.registry import load_champion
 from monitoring.case_mix import MONITORED_LINES_SQL, with_case_mix
-from monitoring.policy_drift import ACTIVE_STATUSES, evaluate_policy_drift
+from monitoring.policy_drift import evaluate_policy_drift
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
 
 ALERT_INSERT_COLUMNS = (
