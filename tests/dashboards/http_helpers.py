@@ -11,14 +11,10 @@ import duckdb
 from werkzeug.serving import make_server
 
 from dashboards.app import create_app
+from dashboards.pages.work_queue import FILTER_INPUTS
 
-DOWNLOAD_STATES = (
-    ("work-queue-payer", "value"),
-    ("work-queue-provider", "value"),
-    ("work-queue-band", "value"),
-    ("work-queue-dates", "start_date"),
-    ("work-queue-dates", "end_date"),
-)
+# The download callback reads every filter of the page as state.
+DOWNLOAD_STATES = FILTER_INPUTS
 
 
 @contextmanager

@@ -271,7 +271,8 @@ def test_a_second_run_started_while_one_holds_the_warehouse_refuses(tmp_path: Pa
     from pipelines.settings import ProductSettings
 
     landing = tmp_path / "landing"
-    landing.mkdir()
+    (landing / "claims").mkdir(parents=True)
+    (landing / "claims" / "claims.csv").write_text("claim_id,line_number\n", encoding="utf-8")
     data = tmp_path / "data"
     settings = ProductSettings(
         landing=landing, warehouse=data / "warehouse.duckdb", exports=data / "exports"
