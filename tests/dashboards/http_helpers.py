@@ -11,10 +11,6 @@ import duckdb
 from werkzeug.serving import make_server
 
 from dashboards.app import create_app
-from dashboards.pages.work_queue import FILTER_INPUTS
-
-# The download callback reads every filter of the page as state.
-DOWNLOAD_STATES = FILTER_INPUTS
 
 
 @contextmanager
@@ -28,6 +24,18 @@ def served(app) -> Iterator[str]:  # noqa: ANN001
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+# Every filter of the page, read as state by the download callback (importing the page module
+# here would register it with Dash a second time).
+DOWNLOAD_STATES = (
+    ("work-queue-payer", "value"),
+    ("work-queue-provider", "value"),
+    ("work-queue-band", "value"),
+    ("work-queue-dates", "start_date"),
+    ("work-queue-dates", "end_date"),
+    ("work-queue-search", "value"),
+)
 
 
 def queue_snapshot(path: Path, claim_ids: list[str], payer_ids: list[str]) -> Path:
