@@ -51,6 +51,22 @@ ALERT_COLUMNS: tuple[str, ...] = (
     "p_value",
 )
 
+# What a detected change measures: the candidate rows and the alert frame share these dtypes.
+CHANGE_DTYPES: dict[str, pl.DataType] = {
+    "payer_id": pl.String,
+    "cpt_code": pl.String,
+    "reason_category": pl.String,
+    "change_month": pl.Date,
+    "alert_month": pl.Date,
+    "rate_before": pl.Float64,
+    "rate_after": pl.Float64,
+    "expected_rate_after": pl.Float64,
+    "lines_before": pl.Int64,
+    "lines_after": pl.Int64,
+    "denials_before": pl.Int64,
+    "denials_after": pl.Int64,
+}
+
 
 @dataclass(frozen=True)
 class DriftSettings:
@@ -222,22 +238,7 @@ def scan_month(
             best["p"] = min(1.0, best.pop("raw_p") * settings.window_months)
             best.pop("llr")
             rows.append(best)
-    schema = {
-        "payer_id": pl.String,
-        "cpt_code": pl.String,
-        "reason_category": pl.String,
-        "change_month": pl.Date,
-        "alert_month": pl.Date,
-        "rate_before": pl.Float64,
-        "rate_after": pl.Float64,
-        "expected_rate_after": pl.Float64,
-        "lines_before": pl.Int64,
-        "lines_after": pl.Int64,
-        "denials_before": pl.Int64,
-        "denials_after": pl.Int64,
-        "p": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema={**CHANGE_DTYPES, "p": pl.Float64})
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
@@ -349,24 +350,8 @@ def detect(
 
 
 def _empty_alerts() -> pl.DataFrame:
-    schema = {
-        "payer_id": pl.String,
-        "cpt_code": pl.String,
-        "reason_category": pl.String,
-        "change_month": pl.Date,
-        "alert_month": pl.Date,
-        "rate_before": pl.Float64,
-        "rate_after": pl.Float64,
-        "expected_rate_after": pl.Float64,
-        "lines_before": pl.Int64,
-        "lines_after": pl.Int64,
-        "denials_before": pl.Int64,
-        "denials_after": pl.Int64,
-        "statistic": pl.Float64,
-        "p_value": pl.Float64,
-        "tested_on": pl.String,
-    }
-    return pl.DataFrame(schema=schema)
+    extra = {"statistic": pl.Float64, "p_value": pl.Float64, "tested_on": pl.String}
+    return pl.DataFrame(schema={**CHANGE_DTYPES, **extra})
 
 
 def pending_share(lines: pl.DataFrame) -> pl.DataFrame:
