@@ -90,7 +90,9 @@ def money_text(column: str) -> pl.Expr:
 def csv_cells(frame: pl.DataFrame) -> pl.DataFrame:
     """Contract columns as written: text cells formula-safe, money with two decimals."""
     return csv_safe(frame, TEXT_COLUMNS).with_columns(
-        money_text(name) for name in MONEY_COLUMNS if name in frame.columns
+        money_text(name)
+        for name in MONEY_COLUMNS
+        if name in frame.columns and frame.schema[name].is_numeric()
     )
 
 

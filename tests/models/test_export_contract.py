@@ -200,3 +200,31 @@ def test_days_to_filing_limit_counts_from_service_to_the_scoring_day():
     ).with_columns(pl.col("scored_at").dt.replace_time_zone("UTC"))
     days = frame.select(days_to_filing_limit_expr())["days_to_filing_limit"].to_list()
     assert days == [60, -20, None]
+
+
+def test_the_work_queue_reuses_the_exported_columns(exported_run, tmp_path):
+    from dashboards.figures.work_queue import rank_queue
+    from dashboards.snapshot import publish_snapshot
+
+    settings, exports = exported_run
+    snapshot = publish_snapshot(settings.warehouse, tmp_path / "snapshot.duckdb")
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        queue = con.sql("SELECT * FROM work_queue").pl()
+    # One days_to_filing_limit and one payer_name (no duplicate from the join with denial_lines).
+    assert queue.columns.count("days_to_filing_limit") == 1
+    assert queue.columns.count("payer_name") == 1
+    ranked = rank_queue(queue)
+    exported = pl.DataFrame(_rows(exports[-1])).select(
+        "claim_id",
+        pl.col("line_number").cast(pl.Int64),
+        pl.col("days_to_filing_limit").replace("", None).cast(pl.Int64).alias("days_export"),
+        pl.col("action_2").replace("", None).alias("action_2_export"),
+        pl.col("payer_name").alias("payer_name_export"),
+    )
+    both = ranked.with_columns(pl.col("line_number").cast(pl.Int64)).join(
+        exported, on=["claim_id", "line_number"]
+    )
+    assert both.height == ranked.height == len(_rows(exports[-1]))
+    assert both["days_to_filing_limit"].to_list() == both["days_export"].to_list()
+    assert both["action_2"].to_list() == both["action_2_export"].to_list()
+    assert both["payer_name"].to_list() == both["payer_name_export"].to_list()
