@@ -375,8 +375,14 @@ def _build_tables(
             extra = [c for c in QUEUE_CONTEXT_COLUMNS if c in line_cols and c not in scored]
             picked = "".join(f", d.{_quote(c)}" for c in extra)
             # Days left before the payer's filing limit runs out, counted from the service date
-            # to the day the line was scored (null when the limit is unknown).
-            if {"payer_filing_limit_days", "service_date"} <= line_cols and "scored_at" in scored:
+            # to the day the line was scored (null when the limit is unknown). Scores of export
+            # contract v2 carry it already (models.scoring.days_to_filing_limit_expr, the same
+            # rule); this covers risk_scores written before it.
+            if (
+                {"payer_filing_limit_days", "service_date"} <= line_cols
+                and "scored_at" in scored
+                and "days_to_filing_limit" not in scored
+            ):
                 picked += (
                     ", cast(d.payer_filing_limit_days - date_diff('day', d.service_date, "
                     "cast(r.scored_at as date)) as integer) as days_to_filing_limit"

@@ -54,6 +54,24 @@ def reference_release(file_name: str) -> str | None:
     return year.group(1) if year else None
 
 
+# Reference tables whose release the export manifest and the API's model description report.
+RELEASED_REFERENCE_FILES: dict[str, str] = {
+    "ncci_ptp": NCCI_PTP_FILE,
+    "ncci_mue": NCCI_MUE_FILE,
+    "icd10cm": "icd10cm_2026_all_codes_list.txt",
+    "physician_fee_schedule": FEE_SCHEDULE_FILE,
+    "pfs_gpci": "pfs_gpci_2025.csv",
+}
+
+
+def reference_releases() -> dict[str, str]:
+    """Release (quarter or year) of each reference table the edits and features read."""
+    return {
+        name: reference_release(reference_file(file).name) or "unknown"
+        for name, file in RELEASED_REFERENCE_FILES.items()
+    }
+
+
 def reference_source(label: str, file_name: str) -> str:
     """How an edit names its reference table: label and release, e.g. `NCCI PTP 2024Q3`."""
     release = reference_release(file_name)

@@ -1,17 +1,17 @@
 """The export to billing: `risk_scores_<UTC>.csv` written atomically, then its manifest.
 
-Contract (README "Export contract"): one row per pending 64520 line, sorted by expected loss
-descending, no patient identifiers, exactly `EXPORT_COLUMNS`. The CSV is written to a hidden
-temporary file in the same folder (so `os.replace` is an atomic rename on the same file system),
-fsynced and renamed; the manifest (rows, sha256, model version, columns, generated_at) is written
-the same way afterwards, so a manifest's presence means its CSV is complete. An exception while
+Contract v2 (`data_contracts.export_schema`, README "Export contract"): one row per pending 64520
+line, sorted by expected loss descending, no patient identifiers, exactly `EXPORT_COLUMNS`. The
+CSV is written to a hidden temporary file in the same folder (so `os.replace` is an atomic rename
+on the same file system), fsynced and renamed; the manifest (file format, columns, band
+thresholds, reason dictionary, model and reference-table versions, rows, sha256) is written the
+same way afterwards, so a manifest's presence means its CSV is complete. An exception while
 writing removes the temporary file: no `risk_scores_*.csv` is left behind.
 
 Text cells that a spreadsheet would run as a formula (first character `=`, `+`, `-`, `@`, tab
 or carriage return; OWASP "CSV Injection") get a leading single quote (`csv_safe`); numeric
-columns are numbers, not text, and are written as they are. The work queue's CSV download uses
-the same function.
-"""
+columns are numbers, not text, and are never prefixed; money is written with two decimals. The
+work queue's CSV download uses the same function."""
 
 from __future__ import annotations
 
@@ -24,34 +24,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "claim_id",
-    "line_number",
-    "cpt_code",
-    "payer_id",
-    "service_date",
-    "charge_amount",
-    "denial_probability",
-    "risk_band",
-    "expected_loss_usd",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "reasons",
-    "recommended_action",
-    # Reason categories of the payer's active policy-drift alerts ('' when none; docs/monitoring.md).
-    "policy_change",
-    "model_version",
-    "scored_at",
-    "low_data",
+from data_contracts.codes import reference_releases
+from data_contracts.export_schema import (
+    COLUMN_NAMES,
+    EXPORT_SPEC,
+    FORMULA_START_PATTERN,
+    MONEY_COLUMNS,
+    TEXT_COLUMNS,
+    ExportColumn,
+    file_format,
+    risk_bands,
 )
+from models.reasons import reason_dictionary
+
+# Export contract v2: the column list, types and file format live in data_contracts.export_schema.
+EXPORT_COLUMNS: tuple[str, ...] = COLUMN_NAMES
 EXPORT_BATCH_ROWS = 10_000
 # OWASP CSV Injection: a cell starting with one of these is a formula to Excel and LibreOffice.
 FORMULA_LEADING_CHARACTERS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_LEADING_PATTERN = r"^[=+\-@\t\r]"  # the characters above, as a regex class
+_FORMULA_LEADING_PATTERN = FORMULA_START_PATTERN  # the characters above, as a regex class
 
 
 @dataclass(frozen=True)
@@ -65,48 +60,73 @@ class ExportResult:
     generated_at: str
 
 
-def csv_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells starting like a formula get a leading single quote; other cells are unchanged."""
-    text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+def csv_safe(frame: pl.DataFrame, columns: Iterable[str] | None = None) -> pl.DataFrame:
+    """Text cells starting like a formula get a leading single quote; other cells are unchanged.
+
+    `columns`: the text columns to treat (default: every String column of the frame).
+    """
+    if columns is None:
+        text_columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    else:
+        text_columns = [name for name in columns if name in frame.columns]
     return frame.with_columns(
-        pl.when(pl.col(name).str.contains(_FORMULA_LEADING_PATTERN))
-        .then(pl.lit("'") + pl.col(name))
-        .otherwise(pl.col(name))
+        pl.when(pl.col(name).cast(pl.String).str.contains(_FORMULA_LEADING_PATTERN))
+        .then(pl.lit("'") + pl.col(name).cast(pl.String))
+        .otherwise(pl.col(name).cast(pl.String))
         .alias(name)
         for name in text_columns
     )
 
 
+def money_text(column: str) -> pl.Expr:
+    """USD with exactly two decimals as text (`12.50`, never `12.5`), for the CSV."""
+    cents = (pl.col(column).cast(pl.Float64) * 100).round(0).cast(pl.Int64)
+    whole = cents.abs() // 100
+    fraction = (cents.abs() % 100).cast(pl.String).str.zfill(2)
+    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return pl.concat_str([sign, whole.cast(pl.String), pl.lit("."), fraction]).alias(column)
+
+
+def csv_cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """Contract columns as written: text cells formula-safe, money with two decimals."""
+    return csv_safe(frame, TEXT_COLUMNS).with_columns(
+        money_text(name)
+        for name in MONEY_COLUMNS
+        if name in frame.columns and frame.schema[name].is_numeric()
+    )
+
+
+def _typed(column: ExportColumn, scored: pl.DataFrame) -> pl.Expr:
+    """One contract column from the scored frame, cast to its type ('' policy_change when absent)."""
+    name = column.name
+    if name not in scored.columns:
+        if not column.nullable:
+            raise ValueError(f"scored lines lack the export column {name!r}")
+        source = pl.lit("" if name == "policy_change" else None)
+    else:
+        source = pl.col(name)
+    if column.type == "integer":
+        return source.cast(pl.Int64).alias(name)
+    if column.type == "money":
+        return source.cast(pl.Float64).round(2).alias(name)
+    if column.type == "probability":
+        return source.cast(pl.Float64).round(4).alias(name)
+    if column.type == "date":
+        return source.cast(pl.Date).alias(name)
+    if column.type == "boolean":
+        return source.cast(pl.Boolean).alias(name)
+    if column.type == "timestamp":
+        return source.cast(pl.Datetime("us", "UTC")).dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(name)
+    text = source.cast(pl.String)
+    # policy_change is '' (not missing) when the payer has no open alert.
+    return (text.fill_null("") if name == "policy_change" else text).alias(name)
+
+
 def export_frame(scored: pl.DataFrame) -> pl.DataFrame:
-    """The contract's columns, formatted and sorted by expected loss descending."""
+    """The contract's columns, typed and sorted by expected loss descending."""
     return scored.sort(
         ["expected_loss_usd", "claim_id", "line_number"], descending=[True, False, False]
-    ).select(
-        pl.col("claim_id").cast(pl.String),
-        pl.col("line_number").cast(pl.Int64),
-        pl.col("cpt_code").cast(pl.String),
-        pl.col("payer_id").cast(pl.String),
-        pl.col("service_date").cast(pl.Date),
-        pl.col("charge_amount").cast(pl.Float64).round(2),
-        pl.col("denial_probability").cast(pl.Float64).round(4),
-        pl.col("risk_band").cast(pl.String),
-        pl.col("expected_loss_usd").cast(pl.Float64).round(2),
-        pl.col("reason_1").cast(pl.String),
-        pl.col("reason_2").cast(pl.String),
-        pl.col("reason_3").cast(pl.String),
-        pl.col("reasons").cast(pl.String),
-        pl.col("recommended_action").cast(pl.String),
-        (pl.col("policy_change") if "policy_change" in scored.columns else pl.lit(""))
-        .cast(pl.String)
-        .fill_null("")
-        .alias("policy_change"),
-        pl.col("model_version").cast(pl.String),
-        pl.col("scored_at")
-        .cast(pl.Datetime("us", "UTC"))
-        .dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        .alias("scored_at"),
-        pl.col("low_data").cast(pl.Boolean),
-    )
+    ).select(_typed(column, scored) for column in EXPORT_SPEC)
 
 
 def export_name(now: datetime) -> str:
@@ -150,12 +170,40 @@ def _csv_chunks(batches: Iterable[pl.DataFrame], counter: list[int]) -> Iterable
                 f"export batch columns {batch.columns} differ from {list(EXPORT_COLUMNS)}"
             )
         buf = io.BytesIO()
-        csv_safe(batch).write_csv(buf, include_header=not header_done)
+        csv_cells(batch).write_csv(buf, include_header=not header_done)
         header_done = True
         counter[0] += batch.height
         yield buf.getvalue()
     if not header_done:
         yield (",".join(EXPORT_COLUMNS) + "\n").encode()
+
+
+def export_manifest(
+    file_name: str,
+    rows: int,
+    sha256: str,
+    generated_at: str,
+    model_version: str,
+    model_kind: str | None = None,
+    operating_point: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The v2 manifest: the file, its format and columns, bands, reasons, model and references."""
+    manifest: dict[str, Any] = {
+        "file": file_name,
+        "rows": rows,
+        "sha256": sha256,
+        "generated_at": generated_at,
+        **file_format(),
+        "model_version": model_version,
+    }
+    if model_kind:
+        # lightgbm, or logistic_regression for a practice below the learning curve's minimum.
+        manifest["model_kind"] = model_kind
+    if operating_point:
+        manifest["risk_bands"] = risk_bands(operating_point)
+    manifest["reasons"] = reason_dictionary()
+    manifest["reference_tables"] = reference_releases()
+    return manifest
 
 
 def write_export_batches(
@@ -164,8 +212,12 @@ def write_export_batches(
     model_version: str,
     now: datetime | None = None,
     model_kind: str | None = None,
+    operating_point: dict[str, Any] | None = None,
 ) -> ExportResult:
-    """Write already-sorted export batches as one CSV, then its manifest (both atomic)."""
+    """Write already-sorted export batches as one CSV, then its manifest (both atomic).
+
+    `operating_point`: the model's stored thresholds, for the manifest's risk_bands.
+    """
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     exports_dir.mkdir(parents=True, exist_ok=True)
     path = exports_dir / export_name(now)
@@ -176,17 +228,9 @@ def write_export_batches(
     counter = [0]
     sha = _write_atomic(path, _csv_chunks(batches, counter))
     generated_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    manifest = {
-        "file": path.name,
-        "rows": counter[0],
-        "sha256": sha,
-        "model_version": model_version,
-        "columns": list(EXPORT_COLUMNS),
-        "generated_at": generated_at,
-    }
-    if model_kind:
-        # lightgbm, or logistic_regression for a practice below the learning curve's minimum.
-        manifest["model_kind"] = model_kind
+    manifest = export_manifest(
+        path.name, counter[0], sha, generated_at, model_version, model_kind, operating_point
+    )
     manifest_path = path.with_suffix(".manifest.json")
     try:
         _write_atomic(manifest_path, [json.dumps(manifest, indent=2).encode()])
@@ -205,9 +249,15 @@ def write_export(
     now: datetime | None = None,
     batch_rows: int = EXPORT_BATCH_ROWS,
     model_kind: str | None = None,
+    operating_point: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Write the scored pending lines as the billing export (contract columns, sorted)."""
     frame = export_frame(scored)
     return write_export_batches(
-        frame.iter_slices(batch_rows), exports_dir, model_version, now, model_kind
+        frame.iter_slices(batch_rows),
+        exports_dir,
+        model_version,
+        now,
+        model_kind,
+        operating_point,
     )

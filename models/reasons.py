@@ -92,6 +92,13 @@ REASONS: dict[str, Reason] = {
 }
 
 NO_ACTION = "no pre-submission change recommended"
+# A line none of whose reason groups raises its risk (every SHAP group contribution <= 0) still
+# gets a reason: this explicit code, so `reasons` is never empty (export contract v2).
+NO_SPECIFIC_FACTOR = Reason(
+    "NONE01",
+    "no specific risk factor: nothing on this line raises its denial risk above the model's base rate",
+    NO_ACTION,
+)
 
 
 def _get(row: dict[str, Any], name: str) -> Any:
@@ -202,14 +209,46 @@ def action_for_code(code: str | None) -> str | None:
     """The fix of an exported reason code (BIL01, NCCI01, ...); None for no or an unknown code."""
     if code is None:
         return None
-    for reason in REASONS.values():
+    for reason in (*REASONS.values(), NO_SPECIFIC_FACTOR):
         if reason.code == code:
             return reason.fix
     return None
 
 
+def reason_dictionary() -> list[dict[str, str]]:
+    """Every exportable reason code with its generic sentence and fix (the export manifest's)."""
+    return [
+        {"code": r.code, "text": r.sentence, "action": r.fix}
+        for r in (*REASONS.values(), NO_SPECIFIC_FACTOR)
+    ]
+
+
+def line_reasons(
+    groups: tuple[str | None, ...] | list[str | None], row: dict[str, Any] | None = None
+) -> list[tuple[str, str, str]]:
+    """(code, sentence, fix) of a line's reason groups, strongest first; never empty."""
+    present = [g for g in groups if g is not None]
+    if not present:
+        return [(NO_SPECIFIC_FACTOR.code, NO_SPECIFIC_FACTOR.sentence, NO_SPECIFIC_FACTOR.fix)]
+    return [
+        (reason_code(g) or "", reason_sentence(g, row), recommended_fix(g, row)) for g in present
+    ]
+
+
+REASON_COLUMN_NAMES: tuple[str, ...] = (
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "reasons",
+    "recommended_action",
+    "action_1",
+    "action_2",
+    "action_3",
+)
+
+
 def reason_columns(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-    """reason_1..3 (codes), reasons (text, ' | '-joined) and recommended_action per line."""
+    """reason_1..3 (codes), reasons (text, '; '-joined), recommended_action and action_1..3."""
     context_cols = [
         c
         for c in (
@@ -228,27 +267,14 @@ def reason_columns(frame: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
         if c in frame.columns
     ]
     rows = frame.select(context_cols).to_dicts() if context_cols else [{}] * frame.height
-    g1 = groups.get_column("reason_group_1").to_list()
-    g2 = groups.get_column("reason_group_2").to_list()
-    g3 = groups.get_column("reason_group_3").to_list()
-    texts, actions = [], []
-    for row, a, b, c in zip(rows, g1, g2, g3, strict=True):
-        present = [g for g in (a, b, c) if g is not None]
-        texts.append("; ".join(reason_sentence(g, row) for g in present) or None)
-        actions.append(recommended_fix(a, row))
-    return pl.DataFrame(
-        {
-            "reason_1": [reason_code(g) for g in g1],
-            "reason_2": [reason_code(g) for g in g2],
-            "reason_3": [reason_code(g) for g in g3],
-            "reasons": texts,
-            "recommended_action": actions,
-        },
-        schema={
-            "reason_1": pl.String,
-            "reason_2": pl.String,
-            "reason_3": pl.String,
-            "reasons": pl.String,
-            "recommended_action": pl.String,
-        },
-    )
+    picked = groups.select("reason_group_1", "reason_group_2", "reason_group_3").iter_rows()
+    columns: dict[str, list[str | None]] = {name: [] for name in REASON_COLUMN_NAMES}
+    for row, line_groups in zip(rows, picked, strict=True):
+        reasons = line_reasons(line_groups, row)
+        padded = [*reasons, *[(None, None, None)] * (3 - len(reasons))]
+        for i, (code, _, fix) in enumerate(padded[:3], start=1):
+            columns[f"reason_{i}"].append(code)
+            columns[f"action_{i}"].append(fix)
+        columns["reasons"].append("; ".join(text for _, text, _ in reasons))
+        columns["recommended_action"].append(reasons[0][2])
+    return pl.DataFrame(columns, schema={name: pl.String for name in REASON_COLUMN_NAMES})

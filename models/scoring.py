@@ -51,6 +51,42 @@ def low_data_expr(artifact: ModelArtifact) -> pl.Expr:
     return (~pl.col("payer_id").cast(pl.String).is_in(known)).fill_null(True).alias("low_data")
 
 
+def days_to_filing_limit_expr(scored_at: str = "scored_at") -> pl.Expr:
+    """The payer's filing limit minus the days from service to scoring (null when unknown).
+
+    Negative past the limit. The one definition: the export carries it and the work queue ranks
+    by it (`dashboards.figures.work_queue.urgency`).
+    """
+    elapsed = (pl.col(scored_at).dt.date() - pl.col("service_date").cast(pl.Date)).dt.total_days()
+    return (
+        (pl.col("payer_filing_limit_days").cast(pl.Int64) - elapsed)
+        .cast(pl.Int64)
+        .alias("days_to_filing_limit")
+    )
+
+
+def with_payer_names(scored: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """Scored lines with `payer_name` from their claim lines (claim_id, line_number, payer_name).
+
+    The modelling table holds no payer name (it is not a feature), so the caller brings it from
+    the staged claim lines; a line without one gets null (an empty export cell).
+    """
+    names = (
+        lines.select(
+            pl.col("claim_id").cast(pl.String),
+            pl.col("line_number").cast(pl.Int64),
+            pl.col("payer_name").cast(pl.String),
+        ).unique(["claim_id", "line_number"], keep="first")
+        if "payer_name" in lines.columns
+        else pl.DataFrame(
+            schema={"claim_id": pl.String, "line_number": pl.Int64, "payer_name": pl.String}
+        )
+    )
+    return scored.drop("payer_name", strict=False).join(
+        names, on=["claim_id", "line_number"], how="left", maintain_order="left"
+    )
+
+
 def score_lines(
     artifact: ModelArtifact,
     frame: pl.DataFrame,
@@ -76,6 +112,13 @@ def score_lines(
                 pl.col("service_date").cast(pl.Date),
                 pl.col("charge_amount").cast(pl.Float64),
                 pl.col("expected_payment_usd").cast(pl.Float64),
+                (
+                    pl.col("payer_filing_limit_days")
+                    if "payer_filing_limit_days" in frame.columns
+                    else pl.lit(None)
+                )
+                .cast(pl.Int64)
+                .alias("payer_filing_limit_days"),
             ).with_columns(pl.Series("denial_probability", probability, dtype=pl.Float64)),
             reasons,
         ],
@@ -89,6 +132,8 @@ def score_lines(
             pl.lit(artifact.version).alias("model_version"),
             pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("scored_at"),
         )
+        .with_columns(days_to_filing_limit_expr())
+        .drop("payer_filing_limit_days")
         # Low-risk lines go out as they are; the fix is only a recommendation to hold or review.
         .with_columns(
             pl.when(pl.col("risk_band") == "low")

@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from data_contracts.input_contract import required_columns
-from models.export import EXPORT_COLUMNS, export_frame, write_atomic
+from models.export import EXPORT_COLUMNS, csv_cells, csv_safe, export_frame, write_atomic
 from models.presubmission import PresubmissionResult, ScoringContext, score_unsent
 from pipelines.sources.landing.files import LandingFile, detect_format, discover
 from pipelines.sources.landing.readers import UNREADABLE, FileRejected, read_file
@@ -204,8 +204,10 @@ def write_presubmission(
     manifest_path = out / f"{stem}.manifest.json"
     frame = output_frame(result)
     rejected = rejected_rows(request, result)
-    sha = write_atomic(path, [_csv_bytes(frame)])
-    rejected_sha = write_atomic(rejected_path, [_csv_bytes(rejected)])
+    # The same cell rules as the daily export: money with two decimals, every text cell (the
+    # rejected values as sent too) neutralised against spreadsheet formulas.
+    sha = write_atomic(path, [_csv_bytes(csv_safe(csv_cells(frame)))])
+    rejected_sha = write_atomic(rejected_path, [_csv_bytes(csv_safe(rejected))])
     manifest = {
         "file": path.name,
         "rows": frame.height,

@@ -130,6 +130,11 @@ class ScoredLine(BaseModel):
     low_data: bool | None = Field(
         description="the payer has fewer labelled lines than the model card's minimum"
     )
+    payer_name: str | None = Field(default=None, description="payer name as sent, if any")
+    days_to_filing_limit: int | None = Field(
+        default=None,
+        description="the payer's filing limit minus the days from service to scoring; null when unknown",
+    )
     reasons: list[ReasonOut]
     edit_errors: list[EditOut]
 
@@ -186,9 +191,19 @@ class ErrorResponse(BaseModel):
 
 
 # Export columns the response carries elsewhere: the reason codes (reason_1..3) and sentences are
-# the `reasons` objects; the model version and scoring time are answered once per response.
+# the `reasons` objects (action_1..3 their `action`); the model version and scoring time are
+# answered once per response.
 EXPORT_COLUMNS_NOT_PER_LINE = frozenset(
-    {"reason_1", "reason_2", "reason_3", "model_version", "scored_at"}
+    {
+        "reason_1",
+        "reason_2",
+        "reason_3",
+        "action_1",
+        "action_2",
+        "action_3",
+        "model_version",
+        "scored_at",
+    }
 )
 SCORED_LINE_EXPORT_COLUMNS = tuple(
     c for c in EXPORT_COLUMNS if c not in EXPORT_COLUMNS_NOT_PER_LINE
@@ -247,6 +262,8 @@ def scored_lines(lines: pl.DataFrame) -> list[dict[str, Any]]:
                 "recommended_action": row["recommended_action"],
                 "policy_change": row["policy_change"] or "",
                 "low_data": row["low_data"],
+                "payer_name": row.get("payer_name"),
+                "days_to_filing_limit": row.get("days_to_filing_limit"),
                 "reasons": reasons,
                 "edit_errors": _edits(row["edits"]),
             }

@@ -109,7 +109,8 @@ def rank_queue(queue: pl.DataFrame) -> pl.DataFrame:
             .map_elements(action_for_code, return_dtype=pl.String)
             .alias(f"action_{i}")
             for i in (1, 2, 3)
-            if f"reason_{i}" in queue.columns
+            # Scores of export contract v2 carry each reason's own (line-specific) action.
+            if f"reason_{i}" in queue.columns and f"action_{i}" not in queue.columns
         ],
     )
     if "recommended_action" in frame.columns and "action_1" in frame.columns:

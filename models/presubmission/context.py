@@ -6,7 +6,6 @@ in-memory history, so a running pipeline is never blocked by a scoring service a
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from data_contracts.codes import reference_file
+from data_contracts.codes import reference_releases
 from data_contracts.payer_rules import HISTORY_COLUMNS, PayerRules
 from data_contracts.payer_rules import payer_rules_file as payer_rules_setting
 from data_contracts.privacy import read_phi_key
@@ -27,13 +26,6 @@ from models.registry import champion_version, load_model
 from models.train import ModelArtifact
 
 PHI_KEY_FILE = ".phi_key"
-# Shipped reference files whose names carry their release (quarter or year).
-_REFERENCE_FILES = {
-    "ncci_ptp": "ncci_ptp_64520_2024q3_prac_and_outpatient.csv",
-    "ncci_mue": "ncci_mue_practitioner_2024q3_extract.csv",
-    "icd10cm": "icd10cm_2026_all_codes_list.txt",
-    "physician_fee_schedule": "pfs_rvu_2025oct_64520_related.csv",
-}
 
 
 class NoChampionError(ValueError):
@@ -42,20 +34,6 @@ class NoChampionError(ValueError):
 
 def _columns(names: tuple[str, ...]) -> str:
     return ", ".join(f'"{n}"' for n in names)
-
-
-def _release(file_name: str) -> str:
-    """`2024Q3` from `..._2024q3_...`, `2026` from `..._2026_...` (the file's release)."""
-    quarter = re.search(r"_(\d{4})q(\d)_", file_name)
-    if quarter:
-        return f"{quarter.group(1)}Q{quarter.group(2)}"
-    year = re.search(r"_(\d{4})(?:[a-z]{3})?_", file_name)
-    return year.group(1) if year else "unknown"
-
-
-def reference_releases() -> dict[str, str]:
-    """The release of each reference table the edits and features read."""
-    return {name: _release(reference_file(file).name) for name, file in _REFERENCE_FILES.items()}
 
 
 @dataclass

@@ -19,8 +19,8 @@ from models.presubmission.validate import (
     check_rows,
     default_submission_date,
 )
-from models.reasons import reason_code, reason_sentence, recommended_fix
-from models.scoring import score_lines
+from models.reasons import line_reasons
+from models.scoring import score_lines, with_payer_names
 
 LINE_KEY = ["claim_id", "line_number"]
 EDIT_STRUCT = pl.Struct(
@@ -64,6 +64,7 @@ def _empty_lines() -> pl.DataFrame:
         expected_loss_usd=pl.Float64,
         scored_at=pl.Datetime("us", "UTC"),
         low_data=pl.Boolean,
+        days_to_filing_limit=pl.Int64,
         reason_codes=pl.List(pl.String),
         reason_texts=pl.List(pl.String),
         reason_actions=pl.List(pl.String),
@@ -80,10 +81,10 @@ def reason_lists(features: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     names = [f"reason_group_{i}" for i in (1, 2, 3)]
     codes, texts, actions = [], [], []
     for row, picked in zip(rows, groups.select(names).iter_rows(), strict=True):
-        present = [g for g in picked if g is not None]
-        codes.append([reason_code(g) for g in present])
-        texts.append([reason_sentence(g, row) for g in present])
-        actions.append([recommended_fix(g, row) for g in present])
+        reasons = line_reasons(picked, row)
+        codes.append([code for code, _, _ in reasons])
+        texts.append([text for _, text, _ in reasons])
+        actions.append([fix for _, _, fix in reasons])
     return features.select(
         pl.col("claim_id").cast(pl.String), pl.col("line_number").cast(pl.Int64)
     ).with_columns(
@@ -162,7 +163,7 @@ def score_unsent(
         scored = score_lines(context.champion, features, scored_at=at, groups=groups)
         flags = flags_from_alerts(scored.get_column("payer_id").unique(), context.policy_alerts)
         lines = (
-            with_policy_change(scored, flags)
+            with_payer_names(with_policy_change(scored, flags), staged)
             .select(EXPORT_COLUMNS)
             .join(reason_lists(features, groups), on=LINE_KEY, how="left")
             .join(edits, on=LINE_KEY, how="left")

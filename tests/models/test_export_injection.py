@@ -36,8 +36,18 @@ def _export_rows(claim_ids: list[str], payer_ids: list[str]) -> pl.DataFrame:
             "scored_at": ["2026-01-02T03:04:05Z"] * n,
             "policy_change": [""] * n,
             "low_data": [False] * n,
+            "payer_name": ["@Payer"] * n,
+            "days_to_filing_limit": [-3] * n,
+            "action_1": ["+fix"] * n,
+            "action_2": [None] * n,
+            "action_3": [None] * n,
         },
-        schema_overrides={"reason_2": pl.String, "reason_3": pl.String},
+        schema_overrides={
+            "reason_2": pl.String,
+            "reason_3": pl.String,
+            "action_2": pl.String,
+            "action_3": pl.String,
+        },
     ).select(EXPORT_COLUMNS)
 
 
@@ -50,9 +60,13 @@ def test_formula_leading_cells_get_a_single_quote_and_numbers_do_not(tmp_path: P
     assert [r["payer_id"] for r in rows] == ["'" + v for v in reversed(HOSTILE)] + ["PAYER-A"]
     assert {r["reasons"] for r in rows} == {"'-units over MUE"}
     assert {r["recommended_action"] for r in rows} == {"'=check"}
-    # Numbers are numbers: a negative amount is not a formula and keeps its sign.
-    assert {r["charge_amount"] for r in rows} == {"-12.5"}
-    assert {r["expected_loss_usd"] for r in rows} == {"-3.0"}
+    assert {r["payer_name"] for r in rows} == {"'@Payer"}
+    assert {r["action_1"] for r in rows} == {"'+fix"}
+    # Numbers are numbers: a negative amount or day count is not a formula and keeps its sign;
+    # money is written with two decimals.
+    assert {r["charge_amount"] for r in rows} == {"-12.50"}
+    assert {r["expected_loss_usd"] for r in rows} == {"-3.00"}
+    assert {r["days_to_filing_limit"] for r in rows} == {"-3"}
     assert not any(v.startswith(("=", "+", "@", "\t", "\r")) for r in rows for v in r.values())
 
 

@@ -14,7 +14,7 @@ from models.export import EXPORT_COLUMNS, write_export
 from models.operating_point import HoldEconomics
 from models.policy_flags import active_alerts, flags_for, with_policy_change
 from models.registry import champion_version, json_safe, load_champion, load_model
-from models.scoring import score_lines
+from models.scoring import score_lines, with_payer_names
 from monitoring.weights import WEIGHT_COLUMN, policy_change_weights
 from pipelines.defs.operations.freshness import SCORES_FRESHNESS
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
@@ -155,6 +155,17 @@ def denial_model(
     )
 
 
+def _payer_names(con) -> pl.DataFrame:
+    """claim_id, line_number, payer_name of the staged claim lines (empty before any ingest)."""
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "staged_claim_lines" not in tables:
+        return pl.DataFrame()
+    return con.sql(
+        "SELECT claim_id, line_number, payer_name FROM staged_claim_lines WHERE cpt_code = ?",
+        params=[TARGET_CPT],
+    ).pl()
+
+
 @dg.asset(
     group_name="model",
     kinds={"duckdb", "lightgbm"},
@@ -175,7 +186,8 @@ def risk_scores(
     scored = score_lines(champion, table, scored_at=datetime.now(UTC))
     with warehouse.get_connection() as con:
         flags = flags_for(scored.get_column("payer_id").unique().to_list(), con)
-    scored = with_policy_change(scored, flags)
+        names = _payer_names(con)
+    scored = with_payer_names(with_policy_change(scored, flags), names)
     out = scored.select(*[c for c in EXPORT_COLUMNS if c in scored.columns]).with_columns(
         pl.col("line_number").cast(pl.Int32)
     )
@@ -228,9 +240,17 @@ def risk_score_export(
     """The billing export: risk_scores_<UTC>.csv written atomically, then its manifest."""
     with warehouse.get_connection() as con:
         scored = con.sql("SELECT * FROM risk_scores").pl()
-    version = scored.get_column("model_version").first() if scored.height else ""
-    kind = load_model(paths.settings().models, version).model_kind if version else None
-    result = write_export(scored, paths.settings().exports, version or "", model_kind=kind)
+    version = scored.get_column("model_version").first() if scored.height else None
+    # No pending line: the manifest still names the champion, its bands and its kind.
+    version = version or champion_version(paths.settings().models) or ""
+    model = load_model(paths.settings().models, version) if version else None
+    result = write_export(
+        scored,
+        paths.settings().exports,
+        version or "",
+        model_kind=model.model_kind if model else None,
+        operating_point=model.operating_point if model else None,
+    )
     with warehouse.get_connection() as con:
         # The scores are issued: the history keeps them from now on.
         con.execute(HISTORY_DDL)
