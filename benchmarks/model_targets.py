@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
     )
     done = {(r["generator"], r["lines"], r["seed"]) for r in rows}
-    for lines in (args.lines, args.small_lines):
+    for lines in dict.fromkeys((args.lines, args.small_lines)):  # once each, even if equal
         for generator, seeds in (
             ("default", args.default_seeds),
             ("independent", args.independent_seeds),
@@ -214,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                 folder = prepare_world(args.work, generator, seed, lines)
                 scorers = evaluate(folder, args.peer and lines == args.lines)
                 rows.append(row(generator, lines, seed, scorers))
+                done.add((generator, lines, seed))
                 log.info(
                     "%s %d seed %d: %.0f s", generator, lines, seed, time.perf_counter() - started
                 )
