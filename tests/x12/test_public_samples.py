@@ -169,7 +169,7 @@ def test_every_public_sample_row_is_accounted_for_and_remits_feed_kpis(tmp_path:
     every_sample = {f"claims/{p.name}" for p in (SAMPLES / "837p").iterdir()}
     every_sample |= {f"remits/{p.name}" for p in (SAMPLES / "835").iterdir()}
     assert set(ledger) == every_sample
-    for path, (status, read, loaded, quarantined, message) in ledger.items():
+    for path, (status, read, loaded, quarantined, _message) in ledger.items():
         assert loaded + quarantined == read, path
         found = reasons.get(path, {})
         assert sum(found.values()) == (1 if status == "rejected" else quarantined), path
@@ -200,3 +200,105 @@ def test_every_public_sample_row_is_accounted_for_and_remits_feed_kpis(tmp_path:
     assert dict(pareto) == {"CO-16": 1, "OA-A7": 2, "CO-29": 2, "CO-251": 2}
     # pyx12's sample: CLP02 = 4 (denied), CAS CO-16 on the first line, OA-A7 on the other two.
     assert denied_mult_loops == ["16", "A7", "A7"]
+
+
+def _variant(text: str, claim_id: str, **changes: str) -> str:
+    """lfh__demo.example2.837 with its claim id and the given segments' text replaced."""
+    text = text.replace("CLM*26462967*", f"CLM*{claim_id}*")
+    for old, new in changes.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text
+
+
+def test_plan_type_icd9_encodings_and_empty_files(tmp_path: Path) -> None:
+    example2 = (SAMPLES / "837p" / "lfh__demo.example2.837").read_text()
+    remit_sample = (SAMPLES / "835" / "pyx12__835_mult_loops.txt").read_text()
+    no_sbr09 = {"SBR*P*18*12312-A******HM~": "SBR*P*18*12312-A~"}
+    valid_npi = {"XX*9876543210~": "XX*1234567893~"}
+    in_2024 = {"DTP*472*D8*200610": "DTP*472*D8*202410", "*20061015*1023*": "*20241015*1023*"}
+    icd10 = {"HI*BK:0340*BF:V7389~": "HI*ABK:G90522*ABF:E119~"}
+    landing = tmp_path / "landing"
+    claims, remits = landing / "claims", landing / "remits"
+    claims.mkdir(parents=True)
+    remits.mkdir(parents=True)
+    files = {
+        # No SBR09, and the payer is not in the table.
+        "a_unknown_payer.837": _variant(example2, "A1", **no_sbr09, **{"PI*741234~": "PI*999999~"}),
+        # No SBR09, payer in the table: the next rule decides (ICD-9 on a 2006 service).
+        "b_icd9_2006.837": _variant(example2, "B1", **no_sbr09, **valid_npi),
+        "c_icd9_2024.837": _variant(example2, "C1", **no_sbr09, **valid_npi, **in_2024),
+        "d_icd10_2024.837": _variant(example2, "D1", **no_sbr09, **valid_npi, **in_2024, **icd10),
+    }
+    for name, text in files.items():
+        (claims / name).write_text(text)
+    # The unchanged sample saved as Windows "Unicode" text under a neutral name.
+    (claims / "e_utf16.txt").write_bytes(_variant(example2, "E1").encode("utf-16"))
+    (claims / "f_not_x12.837").write_text("claim export failed: see log\n")
+    header = example2.split("BHT*")[0]
+    (claims / "g_no_claims.837").write_text(
+        header + "BHT*0019*00*0123*20061015*1023*RP~SE*3*0021~GE*1*1~IEA*1*000000907~"
+    )
+    encodings = {
+        "utf8.835": remit_sample.encode("utf-8"),
+        "utf8_bom.835": remit_sample.encode("utf-8-sig"),
+        "utf16_le_bom.835": b"\xff\xfe" + remit_sample.encode("utf-16-le"),
+        "utf16_be_bom.835": b"\xfe\xff" + remit_sample.encode("utf-16-be"),
+    }
+    for name, data in encodings.items():
+        (remits / name).write_bytes(data)
+    table = landing / "reference" / "payer_plan_types.csv"
+    table.parent.mkdir()
+    table.write_text("payer_id,plan_type,payer_name\n741234,Commercial,AHLIC\nX9,self_pay,\n")
+    settings = _settings(tmp_path, landing)
+    assert settings.payer_plan_types == table
+
+    with duckdb.connect(str(settings.warehouse)) as con:
+        reference = load_reference_tables(con, settings.payer_plan_types)
+        ingest_folders(con, landing, ("claims", "remits", "remit_adjustments"), b"k" * 32)
+        ledger = dict(
+            (
+                (p, (s, r, lo, q, m))
+                for p, s, r, lo, q, m in con.execute(
+                    "SELECT path, status, rows_read, rows_loaded, rows_quarantined, message "
+                    "FROM ingest_ledger"
+                ).fetchall()
+            )
+        )
+        reasons = {
+            (p, r, c): n
+            for p, r, c, n in con.execute(
+                "SELECT source_file, reason, column_name, count(*) FROM quarantined_rows "
+                "GROUP BY ALL"
+            ).fetchall()
+        }
+        loaded = con.execute(
+            "SELECT claim_id, plan_type, diagnosis_codes FROM staged_claim_lines ORDER BY source_row"
+        ).fetchall()
+        remit_rows = con.execute(
+            "SELECT source_file, list((line_number, paid_amount, match_cpt_code) "
+            "ORDER BY source_row) FROM staged_remits GROUP BY 1"
+        ).fetchall()
+
+    assert reference.rows["ref_payer_plan_types"] == 1
+    assert reference.payer_plan_types_problems == [
+        "payer_plan_types.csv line 3: unknown plan_type 'self_pay' for X9"
+    ]
+    assert reasons[("claims/a_unknown_payer.837", "missing_plan_type", "plan_type")] == 4
+    assert reasons[("claims/b_icd9_2006.837", "icd9_history", "diagnosis_codes")] == 4
+    assert reasons[("claims/c_icd9_2024.837", "icd9_code", "diagnosis_codes")] == 4
+    assert ledger["claims/d_icd10_2024.837"][:4] == ("loaded", 4, 4, 0)
+    # Plan type from the payer table; each line's codes as its SV107 pointer names them.
+    assert loaded == [("D1", "commercial", ["G90522"])] * 2 + [("D1", "commercial", ["E119"])] * 2
+    assert ledger["claims/e_utf16.txt"][:4] == ("loaded", 4, 0, 4)
+    assert reasons[("claims/e_utf16.txt", "bad_npi_check_digit", "rendering_npi")] == 4
+    status, _, rows_loaded, _, message = ledger["claims/f_not_x12.837"]
+    assert (status, rows_loaded) == ("rejected", 0)
+    assert message.startswith("no X12 interchange")
+    status, _, rows_loaded, _, message = ledger["claims/g_no_claims.837"]
+    assert (status, rows_loaded) == ("rejected", 0)
+    assert message.startswith("no claim lines (SV1)")
+    by_file = dict(remit_rows)
+    assert set(by_file) == {f"remits/{name}" for name in encodings}
+    assert len(by_file["remits/utf8.835"]) == 3
+    assert all(rows == by_file["remits/utf8.835"] for rows in by_file.values())

@@ -170,7 +170,10 @@ def check_part(
         )
         if name == "plan_type" and fill_plan_type and "payer_id" in by_lower:
             # No plan type on the line (no SBR09, an empty cell): the practice's payer table.
-            payer = normalized_sql("payer_id", sql_ident(by_lower["payer_id"]), spaces_only)
+            # Qualified: unqualified, `payer_id` would bind to the payer table's own column.
+            payer = normalized_sql(
+                "payer_id", "_src." + sql_ident(by_lower["payer_id"]), spaces_only
+            )
             expr = (
                 f"coalesce({expr}, (SELECT max(p.plan_type) FROM {PAYER_PLAN_TYPES_TABLE} p "
                 f"WHERE p.payer_id = {payer}))"
@@ -189,7 +192,7 @@ def check_part(
         con,
         f"INSERT INTO {checked_table(folder)} ({columns}) "
         f"SELECT r.*, {first_failure_sql(folder)} AS rule_index "
-        f"FROM (SELECT {', '.join(selects)} FROM {part.table}) r",
+        f"FROM (SELECT {', '.join(selects)} FROM {part.table} AS _src) r",
     )
     return CheckedPart(part, rows, extras, dropped)
 
