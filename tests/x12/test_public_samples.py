@@ -69,7 +69,7 @@ EXPECTED_CLAIMS: dict[str, tuple[int, dict[tuple[str, str | None], int]]] = {
     "lfh__demo.drug.example10.2.837": (6, {ICD9: 6}),
     "lfh__demo.drug.example10.3.837": (6, {ICD9: 6}),
     "lfh__demo.example1.837": (4, {ICD9: 4}),
-    "lfh__demo.example11.837": (2, {ICD9: 1, ("missing_required", "diagnosis_codes"): 1}),
+    "lfh__demo.example11.837": (2, {ICD9: 2}),
     "lfh__demo.example12.837": (1, {NPI: 1}),
     "lfh__demo.example2.837": (4, {NPI: 4}),
     "lfh__demo.example7.837": (2, {NPI: 2}),

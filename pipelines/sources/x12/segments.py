@@ -17,7 +17,7 @@ DEFAULT_COMPONENT = ":"
 _TAG = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _D8 = re.compile(r"^\d{8}$")
 _CENT = Decimal("0.01")
-_STRAY_COMPOSITE = re.compile(r"^[A-Z0-9]{2,3}([:><^|])[A-Z0-9]")
+_STRAY_COMPOSITE = re.compile(r"^[A-Z0-9]{1,3}([:><^|])[A-Z0-9]")
 
 _BLANK = " \t\r\n"
 
@@ -62,7 +62,8 @@ class Segment:
             return []
         separator = self.delimiters.component
         if separator not in value:
-            # Seen in public samples: ISA16 declares ':' while SVC01 is written 'HC>12345>26'.
+            # Seen in public samples: ISA16 declares ':' while SVC01 is written 'HC>12345>26'
+            # and the SV107 pointers '1>2'.
             stray = _STRAY_COMPOSITE.match(value)
             separator = stray.group(1) if stray else separator
         return [c.strip() for c in value.split(separator)]
