@@ -50,32 +50,31 @@ X12_REASONS = {
 # Per file: rows read and the quarantine reasons (reason, column) → rows. Measured once and
 # checked by hand against the files (docs/x12.md "Public samples").
 NPI = ("bad_npi_check_digit", "rendering_npi")
-BILLING_NPI = ("bad_npi_check_digit", "billing_npi")
 ICD9 = ("icd9_history", "diagnosis_codes")
 NO_DOB = ("missing_required", "patient_birth_date")
 EXPECTED_CLAIMS: dict[str, tuple[int, dict[tuple[str, str | None], int]]] = {
-    "imsweb__x12_complex.txt": (10, {BILLING_NPI: 10}),
+    "imsweb__x12_complex.txt": (10, {("bad_code", "rendering_npi"): 6, NO_DOB: 4}),
     "imsweb__x12_many_claims.txt": (820, {NO_DOB: 820}),
     "imsweb__x12_multiple_st.txt": (4, {NO_DOB: 4}),
     "imsweb__x12_valid.txt": (2, {NO_DOB: 2}),
     "lfh__demo.837": (4, {ICD9: 4}),
     "lfh__demo.ambulance.example5.837": (4, {NPI: 4}),
-    "lfh__demo.autoaccident.837": (2, {BILLING_NPI: 2}),
+    "lfh__demo.autoaccident.837": (2, {NPI: 2}),
     "lfh__demo.cob.2ndary.example4.837": (1, {NPI: 1}),
-    "lfh__demo.cob.example3.A.837": (3, {BILLING_NPI: 3}),
-    "lfh__demo.cob.example3.B.837": (3, {BILLING_NPI: 3}),
-    "lfh__demo.cob.example3.C.837": (3, {BILLING_NPI: 3}),
-    "lfh__demo.cob.example4.837": (1, {BILLING_NPI: 1}),
+    "lfh__demo.cob.example3.A.837": (3, {NPI: 3}),
+    "lfh__demo.cob.example3.B.837": (3, {NPI: 3}),
+    "lfh__demo.cob.example3.C.837": (3, {NPI: 3}),
+    "lfh__demo.cob.example4.837": (1, {NPI: 1}),
     "lfh__demo.drug.example10.1.837": (2, {ICD9: 2}),
     "lfh__demo.drug.example10.2.837": (6, {ICD9: 6}),
     "lfh__demo.drug.example10.3.837": (6, {ICD9: 6}),
     "lfh__demo.example1.837": (4, {ICD9: 4}),
-    "lfh__demo.example11.837": (2, {BILLING_NPI: 2}),
+    "lfh__demo.example11.837": (2, {ICD9: 2}),
     "lfh__demo.example12.837": (1, {NPI: 1}),
     "lfh__demo.example2.837": (4, {NPI: 4}),
     "lfh__demo.example7.837": (2, {NPI: 2}),
     "lfh__demo.example8.837": (1, {ICD9: 1}),
-    "lfh__demo.example9.837": (1, {BILLING_NPI: 1}),
+    "lfh__demo.example9.837": (1, {NPI: 1}),
 }
 # example6 is byte for byte example4's secondary claim: skipped as a duplicate file.
 DUPLICATE_FILES = {"lfh__demo.example6.837"}

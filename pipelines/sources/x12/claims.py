@@ -6,8 +6,6 @@ Choices (documented for users in docs/x12.md "## X12"):
   NM109 when sent (4010 style), else "<subscriber id>:<patient DMG02>" so family members differ.
 - plan_type: SBR09 of the 2000B subscriber loop through `PLAN_TYPE_BY_FILING_INDICATOR`.
 - rendering_npi: line NM1*82 (2420A), else claim NM1*82 (2310B), else billing NM1*85 (2010AA).
-  A billing NPI that is not the line's NPI and fails the check digit quarantines the line here
-  (`bad_npi_check_digit`, column billing_npi): the row rules only see the line's NPI.
 - place_of_service: SV105, else CLM05-1. service_date: line DTP*472 (start of an RD8 range).
 - submission_date: BHT04, else GS04.
 - diagnosis_codes: the HI codes (ABK/ABF, or 4010 BK/BF) the SV107 pointers name, in pointer
@@ -24,7 +22,6 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts.row_rules import npi_is_valid
 from pipelines.sources.x12.remits import rejected_frame, string_frame
 from pipelines.sources.x12.segments import (
     Rejection,
@@ -161,7 +158,6 @@ class _ClaimReader:
         self.rejected = rejected
         self.rows = rows
         self.billing_npi: str | None = None
-        self.billing_npi_qualified = False
         self.subscriber = _Subscriber()
         self.patient: _Party | None = None
         self.claim: _Claim | None = None
@@ -193,19 +189,6 @@ class _ClaimReader:
             )
             return
         sv1 = line.sv1
-        if (
-            (line.rendering_npi or claim.rendering_npi)
-            and self.billing_npi_qualified
-            and self.billing_npi
-            and not npi_is_valid(self.billing_npi)
-        ):
-            # The billing NPI is not on the line (a rendering NPI is), so the row rules never
-            # see it; a clearinghouse rejects the claim for it, so the line is quarantined here
-            # with the row rules' NPI check (data_contracts.row_rules.npi_is_valid).
-            digits = len(self.billing_npi) == 10 and self.billing_npi.isdigit()
-            reason = "bad_npi_check_digit" if digits else "bad_code"
-            self.rejected.append(Rejection(sv1.position, reason, "billing_npi", sv1.raw))
-            return
         procedure = sv1.components(1)
         modifiers = [*(m or None for m in procedure[2:6])]
         modifiers += [None] * (4 - len(modifiers))
@@ -267,7 +250,6 @@ class _ClaimReader:
             level = segment.get(3)
             if level == "20":
                 self.billing_npi = None
-                self.billing_npi_qualified = False
                 self.subscriber = _Subscriber()
                 self.patient = None
             elif level == "22":
@@ -317,7 +299,6 @@ class _ClaimReader:
         if self.claim is None:
             if entity == "85":
                 self.billing_npi = identifier
-                self.billing_npi_qualified = segment.get(8) == "XX"
             elif entity == "IL":
                 self.subscriber.subscriber.member_id = identifier
                 self.last_party = self.subscriber.subscriber
