@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.defs.kpis.monthly import write_remit_denial_kpis
 from pipelines.sources.landing import (
     build_line_outcomes,
     build_remit_line_outcomes,
     ingest_claims,
+    ingest_folders,
     ingest_remit_files,
+    load_reference_tables,
 )
+from pipelines.sources.synthetic import generate_world
+from pipelines.sources.x12 import write_x12_landing
 from tests.ingest.landing_world import (
     ADJUSTMENT_COLUMNS,
     CLAIM_COLUMNS,
@@ -113,3 +118,33 @@ def test_a_claim_file_later_matches_the_same_remit_lines(tmp_path: Path) -> None
     assert {(cpt, charge) for _, _, cpt, charge in remit_side} == {("64520", "1250.00")}
     assert (kpis["lines_64520"], kpis["denied_lines_64520"]) == (4, 2)
     assert kpis["lines_without_claim_line"] == 0
+
+
+@pytest.mark.parametrize("as_x12", [False, True], ids=["flat", "x12"])
+def test_remit_labels_agree_with_line_outcomes_on_a_generated_world(
+    tmp_path: Path, as_x12: bool
+) -> None:
+    landing = tmp_path / "landing"
+    generate_world(landing, lines=1_500, seed=5, fmt="csv")
+    if as_x12:
+        write_x12_landing(landing)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        load_reference_tables(con)
+        ingest_folders(con, landing, ("claims", "remits", "remit_adjustments"), b"k" * 32)
+        build_line_outcomes(con)
+        build_remit_line_outcomes(con)
+        # Every adjudicated claim line and the latest remit of that line carry the same label,
+        # whether adjustments were attached by 835 position (X12) or by line key (flat).
+        differing = con.execute(
+            "SELECT count(*) FROM ("
+            "(SELECT claim_id, line_number, status, primary_denial_carc FROM line_outcomes "
+            " WHERE status <> 'pending' "
+            " EXCEPT SELECT claim_id, line_number, status, primary_denial_carc "
+            " FROM remit_line_outcomes WHERE latest) UNION ALL "
+            "(SELECT claim_id, line_number, status, primary_denial_carc "
+            " FROM remit_line_outcomes WHERE latest AND matched_claim_line "
+            " EXCEPT SELECT claim_id, line_number, status, primary_denial_carc FROM line_outcomes))"
+        ).fetchall()[0][0]
+        denied = con.execute("SELECT count(*) FROM line_outcomes WHERE denied").fetchall()[0][0]
+    assert denied > 50
+    assert differing == 0
