@@ -258,9 +258,11 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
                 "(quarantined_rows; matched again on every run)"
             )
     if report.rows_set_aside:
+        # Only a completed run scored and exported the rest (a blocking check may have stopped it).
+        rest = "the other rows were validated, scored and exported" if report.completed else ""
         console.print(
             f"[yellow]{report.rows_set_aside:,} rows set aside[/yellow] (quarantined with a "
-            "reason); the other rows were validated, scored and exported"
+            f"reason){'; ' + rest if rest else ''}"
         )
 
     _print_remit_kpis(report)

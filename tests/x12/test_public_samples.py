@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from data_contracts.row_rules import REASONS
+from pipelines.cli import _print_run_summary, console
 from pipelines.defs.ingest.assets import (
     line_outcomes,
     reference_tables,
@@ -26,6 +27,7 @@ from pipelines.defs.ingest.assets import (
 from pipelines.defs.ingest.checks import staged_claim_lines_contract, staged_remits_contract
 from pipelines.defs.kpis.assets import remit_denial_kpis
 from pipelines.defs.resources import build_resources
+from pipelines.runner import summarise
 from pipelines.settings import ProductSettings
 from pipelines.sources.landing import ingest_folders, load_reference_tables
 
@@ -132,6 +134,15 @@ def test_every_public_sample_row_is_accounted_for_and_remits_feed_kpis(tmp_path:
     assert "line_outcomes" not in done
     # ... but not the remittances, their outcomes or the remit-only KPIs.
     assert {"staged_remits", "remit_line_outcomes", "remit_denial_kpis"} <= done
+    with console.capture() as captured:
+        _print_run_summary(summarise(result), settings, 1.0)
+    summary = " ".join(captured.get().split())
+    assert (
+        "Remits alone: 22 remit lines, 7 denied (31.8%); 22 match no loaded claim line; "
+        "top denial CARCs: CO-251 2, CO-29 2, OA-A7 2, CO-16 1" in summary
+    )
+    assert "rows set aside (quarantined with a reason)" in summary
+    assert "scored and exported" not in summary
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         ledger = {
