@@ -28,3 +28,16 @@ def is_denial_adjustment(group_code: str, carc: str) -> bool:
 def non_denial_carcs_sql() -> str:
     """The non-denial CARC set as a SQL list literal, for DuckDB queries."""
     return "(" + ", ".join(f"'{c}'" for c in sorted(NON_DENIAL_CARCS)) + ")"
+
+
+def status_sql(paid_amount: str, has_denial: str, has_patient_share: str) -> str:
+    """The status of an adjudicated line (denied, patient_liability or paid) as a SQL CASE.
+
+    One home for the label over a remit: `line_outcomes` (per claim line) and
+    `remit_line_outcomes` (per remit line, with or without a loaded claim) both use it.
+    """
+    return (
+        f"CASE WHEN {paid_amount} = 0 AND coalesce({has_denial}, false) THEN 'denied' "
+        f"WHEN {paid_amount} = 0 AND coalesce({has_patient_share}, false) "
+        "THEN 'patient_liability' ELSE 'paid' END"
+    )

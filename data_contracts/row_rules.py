@@ -14,8 +14,16 @@ Reasons (the documented set, also in README "Input contract"):
   service) or implausible (age outside 0-120 at service).
 - `bad_value`: a value outside its range or enumeration (units <= 0 or above `max_units()`, a
   negative amount or one above `MAX_AMOUNT_USD`, an unknown plan type).
-- `bad_code`: a code outside its code set (CPT/HCPCS format, modifier, POS, ICD-10-CM, NPI check
-  digit, group code, CARC, RARC).
+- `bad_code`: a code outside its code set (CPT/HCPCS format, modifier, POS, ICD-10-CM, an NPI
+  that is not 10 digits, group code, CARC, RARC).
+- `bad_npi_check_digit`: a 10-digit rendering NPI whose check digit fails (Luhn over `80840` +
+  the first nine digits; placeholder NPIs such as `1234567890` in sample files).
+- `missing_plan_type`: no plan type: empty in the extract, no SBR09 in the 837P, and the payer is
+  not in the practice's payer plan-type table (`ref_payer_plan_types`, docs/x12.md).
+- `icd9_code`: an ICD-9-CM diagnosis code on a service on or after 2015-10-01 (ICD-10 compliance
+  date): the line must be recoded in ICD-10-CM.
+- `icd9_history`: an ICD-9-CM code on a service before 2015-10-01: coded right at the time, but
+  the model's code sets are ICD-10-CM only, so the line is kept out (see docs/x12.md).
 - `bad_identifier`: an identifier (claim, payer, encounter, patient, note, prior authorization)
   longer than `MAX_IDENTIFIER_LENGTH` or with characters outside letters, digits and `-_./:#`
   and inner spaces, or not starting with a letter or digit (so no formula, no control character).
@@ -47,6 +55,10 @@ REASONS: tuple[str, ...] = (
     "bad_date",
     "bad_value",
     "bad_code",
+    "bad_npi_check_digit",
+    "missing_plan_type",
+    "icd9_code",
+    "icd9_history",
     "bad_identifier",
     "bad_text",
     "duplicate_key",
@@ -111,6 +123,12 @@ UPPER_CASE_COLUMNS = frozenset(
 LOWER_CASE_COLUMNS = frozenset({"plan_type", "note_type"})
 
 # CPT: 4 digits + digit or category-II/III letter (0001F, 0178T); HCPCS level II: letter + 4 digits.
+# ICD-9-CM shapes (dot removed): 3-5 digits (001-999 with up to two decimals), V01-V91 with up
+# to two decimals, E800-E999 with one. ICD-10-CM never starts with a digit; its V and E codes
+# are longer or in `ref_icd10cm`, so only codes outside ICD-10-CM are tested against these.
+ICD9_PATTERN = "([0-9]{3,5}|V[0-9]{2,4}|E[0-9]{3,4})"
+# HHS final rule (45 CFR 162.1002): ICD-10-CM for services on or after 2015-10-01.
+ICD10_COMPLIANCE_DATE = "2015-10-01"
 CPT_OR_HCPCS_PATTERN = "^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$"
 ISO_DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 INTEGER_PATTERN = "^[0-9]+$"
@@ -214,6 +232,20 @@ def npi_is_valid(npi: str) -> bool:
     return (10 - total % 10) % 10 == int(npi[9])
 
 
+def icd9_on_line_sql(column: str, service_date: str, before_compliance: bool) -> str:
+    """A code of the list is ICD-9-shaped and not ICD-10-CM, on a service after (or before)
+    the ICD-10 compliance date; a service date that is not a date counts as after."""
+    on_or_after = (
+        f"coalesce(TRY_CAST({service_date} AS DATE) >= DATE '{ICD10_COMPLIANCE_DATE}', true)"
+    )
+    when = f"NOT {on_or_after}" if before_compliance else on_or_after
+    return (
+        f"({when} AND EXISTS (SELECT 1 FROM unnest({icd10_list_sql(column)}) AS t(c) "
+        f"WHERE regexp_full_match(c, '{ICD9_PATTERN}') "
+        "AND c NOT IN (SELECT code FROM ref_icd10cm)))"
+    )
+
+
 def _date_ok(col: str) -> str:
     return f"(regexp_full_match({col}, '{ISO_DATE_PATTERN[1:-1]}') AND TRY_CAST({col} AS DATE) IS NOT NULL)"
 
@@ -255,7 +287,10 @@ def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
         "line_number": [RowRule("bad_value", name, _line_number_fails(folder, col))],
         "patient_sex": [RowRule("bad_value", name, f"{col} NOT IN {_sql_list(PATIENT_SEXES)}")],
         "plan_type": [RowRule("bad_value", name, f"{col} NOT IN {_sql_list(PLAN_TYPES)}")],
-        "rendering_npi": [RowRule("bad_code", name, f"NOT {npi_valid_sql(col)}")],
+        "rendering_npi": [
+            RowRule("bad_code", name, f"NOT regexp_full_match({col}, '[0-9]{{10}}')"),
+            RowRule("bad_npi_check_digit", name, f"NOT {npi_valid_sql(col)}"),
+        ],
         "place_of_service": [
             RowRule("bad_code", name, f"{col} NOT IN (SELECT pos_code FROM ref_pos)")
         ],
@@ -278,6 +313,8 @@ def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
         "diagnosis_codes": [
             # Only separators, dots or blanks: no code at all.
             RowRule("missing_required", name, f"NOT regexp_matches({col}, '[^;.[:space:]]')"),
+            RowRule("icd9_code", name, icd9_on_line_sql(col, "r.service_date", False)),
+            RowRule("icd9_history", name, icd9_on_line_sql(col, "r.service_date", True)),
             RowRule(
                 "bad_code",
                 name,
@@ -347,10 +384,12 @@ def rules(folder: str) -> tuple[RowRule, ...]:
         col = f"r.{spec.name}"
         if spec.required:
             presence = f"{col} IS NULL"
+            # Its own reason: the fix is SBR09 or the payer plan-type table, not the extract.
+            missing = "missing_plan_type" if spec.name == "plan_type" else "missing_required"
             if folder in ("remits", "remit_adjustments") and spec.name == "line_number":
                 # X12 remits may lack REF*6R: the line is then matched by procedure and date.
                 presence += " AND r.match_cpt_code IS NULL"
-            out.append(RowRule("missing_required", spec.name, presence))
+            out.append(RowRule(missing, spec.name, presence))
         type_rule = _type_rule(spec, col)
         if type_rule is not None:
             out.append(type_rule)

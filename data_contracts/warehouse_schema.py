@@ -135,6 +135,33 @@ CREATE TABLE IF NOT EXISTS line_outcomes (
     rarcs VARCHAR[]
 )"""
 
+# Every remit line read (staged or held, matched to a claim line or not) with its outcome by the
+# label's rule over its own adjustments: denial KPIs and the CARC Pareto from remits alone, even
+# when no claim file loaded (docs/x12.md "Remittances without claims"); rebuilt each run.
+REMIT_LINE_OUTCOMES = """
+CREATE TABLE IF NOT EXISTS remit_line_outcomes (
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    claim_id VARCHAR NOT NULL,
+    line_number INTEGER,
+    cpt_code VARCHAR,
+    service_date DATE,
+    adjudication_date DATE NOT NULL,
+    charge_amount DECIMAL(12,2),
+    allowed_amount DECIMAL(12,2) NOT NULL,
+    paid_amount DECIMAL(12,2) NOT NULL,
+    adjustment_amount DECIMAL(14,2) NOT NULL,
+    adjustments VARCHAR[],
+    status VARCHAR NOT NULL,
+    denied BOOLEAN NOT NULL,
+    primary_denial_carc VARCHAR,
+    denial_group_code VARCHAR,
+    denial_category VARCHAR,
+    rarcs VARCHAR[],
+    matched_claim_line BOOLEAN NOT NULL,
+    latest BOOLEAN NOT NULL
+)"""
+
 INGEST_LEDGER = """
 CREATE TABLE IF NOT EXISTS ingest_ledger (
     path VARCHAR PRIMARY KEY,
@@ -194,6 +221,7 @@ INGEST_DDL: tuple[str, ...] = (
     STAGED_REMIT_REVERSALS,
     STAGED_NOTES,
     LINE_OUTCOMES,
+    REMIT_LINE_OUTCOMES,
     INGEST_LEDGER,
     QUARANTINED_ROWS,
     HELD_REMITS,

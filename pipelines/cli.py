@@ -258,10 +258,14 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
                 "(quarantined_rows; matched again on every run)"
             )
     if report.rows_set_aside:
+        # Only a completed run scored and exported the rest (a blocking check may have stopped it).
+        rest = "the other rows were validated, scored and exported" if report.completed else ""
         console.print(
             f"[yellow]{report.rows_set_aside:,} rows set aside[/yellow] (quarantined with a "
-            "reason); the other rows were validated, scored and exported"
+            f"reason){'; ' + rest if rest else ''}"
         )
+
+    _print_remit_kpis(report)
 
     passed = sum(c.passed for c in report.checks)
     console.print(f"Checks: {passed} passed, {len(report.checks) - passed} failed")
@@ -305,6 +309,20 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
         EXIT_SET_ASIDE: "[yellow]succeeded with rows or files set aside[/yellow]",
     }.get(report.exit_code, "[red]needs attention[/red]")
     console.print(f"Run {report.run_id[:8]} {status} in {seconds:.1f} s")
+
+
+def _print_remit_kpis(report) -> None:
+    """The remit-only KPIs: read from remittances even when no claim line loaded (issue 21)."""
+    kpis = report.metadata.get("remit_denial_kpis", {})
+    if not kpis.get("remit_lines"):
+        return
+    lines, denied = int(kpis["remit_lines"]), int(kpis.get("denied_lines", 0) or 0)
+    console.print(
+        f"Remits alone: {lines:,} remit lines, {denied:,} denied ({denied / lines:.1%}); "
+        f"{int(kpis.get('lines_without_claim_line', 0) or 0):,} match no loaded claim line; "
+        f"top denial CARCs: {kpis.get('carc_pareto') or 'none'} "
+        "(tables remit_line_outcomes, remit_denial_kpis)"
+    )
 
 
 def _fmt(value) -> str:

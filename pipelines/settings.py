@@ -58,5 +58,13 @@ class ProductSettings:
         return self.data_root / "published" / "snapshot.duckdb"
 
     @property
+    def payer_plan_types(self) -> Path:
+        """The practice's payer → plan type table (env DENIAL_RISK_PAYER_PLAN_TYPES, else
+        `<landing>/reference/payer_plan_types.csv`; docs/x12.md "Plan type")."""
+        return _env_path(
+            "DENIAL_RISK_PAYER_PLAN_TYPES", str(self.landing / "reference" / "payer_plan_types.csv")
+        )
+
+    @property
     def phi_key_file(self) -> Path:
         return self.data_root / ".phi_key"

@@ -74,7 +74,11 @@ COLUMN_ELEMENTS: dict[str, str] = {
 }
 OUTCOME_CODE_BY_REASON = {
     "missing_required": "required",
+    "missing_plan_type": "required",
     "bad_code": "code-invalid",
+    "bad_npi_check_digit": "code-invalid",
+    "icd9_code": "code-invalid",
+    "icd9_history": "code-invalid",
     "duplicate_key": "duplicate",
 }
 

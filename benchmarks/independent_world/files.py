@@ -164,7 +164,7 @@ def _plant_claim_defects(
     rng.shuffle(candidates)
     planted: dict[str, int] = defaultdict(int)
     plan = (
-        [("bad_code", "rendering_npi")] * 5
+        [("bad_npi_check_digit", "rendering_npi")] * 5
         + [("bad_value", "charge_amount")] * 4
         + [("missing_required", "patient_birth_date")] * 4
         + [("missing_required", "diagnosis_codes")] * 2

@@ -46,7 +46,7 @@ def test_claims_follow_the_contract_except_planted_defects(tmp_path: Path) -> No
             rows += list(csv.DictReader(handle))
     assert len(rows) == summary.rows_written["claims"]
     bad_npi = sum(not npi_is_valid(r["rendering_npi"]) for r in rows)
-    assert bad_npi == summary.planted["claims"]["bad_code"] - 2  # two bad codes are modifiers
+    assert bad_npi == summary.planted["claims"]["bad_npi_check_digit"]
     assert all(r["submission_date"] <= AS_OF.isoformat() for r in rows)
     assert {r["plan_type"] for r in rows} <= {
         "medicare",

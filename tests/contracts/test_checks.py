@@ -45,10 +45,13 @@ def stand_in_assets(defect_sql: str) -> list[dg.AssetsDefinition]:
     @dg.asset(name="staged_remits", deps=["staged_claim_lines"])
     def staged_remits() -> None: ...
 
+    @dg.asset(name="line_outcomes", deps=["staged_claim_lines", "staged_remits"])
+    def line_outcomes() -> None: ...
+
     @dg.asset(name="staged_notes", deps=["staged_claim_lines"])
     def staged_notes() -> None: ...
 
-    @dg.asset(name="modelling_table", deps=["staged_remits", "staged_notes"])
+    @dg.asset(name="modelling_table", deps=["line_outcomes", "staged_notes"])
     def modelling_table() -> None: ...
 
     @dg.asset(name="denial_model", deps=["modelling_table"])
@@ -63,6 +66,7 @@ def stand_in_assets(defect_sql: str) -> list[dg.AssetsDefinition]:
     return [
         staged_claim_lines,
         staged_remits,
+        line_outcomes,
         staged_notes,
         modelling_table,
         denial_model,

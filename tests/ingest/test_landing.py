@@ -28,7 +28,7 @@ PLANTED: dict[int, tuple[str, str | None]] = {
     4: ("bad_value", "charge_amount"),
     5: ("bad_date", "service_date"),
     6: ("bad_value", "units"),
-    7: ("bad_code", "rendering_npi"),
+    7: ("bad_npi_check_digit", "rendering_npi"),
     8: ("missing_required", "claim_id"),
     9: ("bad_code", "modifier_2"),
     10: ("bad_code", "place_of_service"),

@@ -27,12 +27,10 @@ def staged_claim_lines_payer_volume(
     )
 
 
-@dg.asset_check(
-    asset="staged_remits",
-    additional_deps=["staged_claim_lines"],
-    blocking=True,
-    pool=WAREHOUSE_POOL,
-)
+# On line_outcomes, not staged_remits: the contract's shares (unmatched remits, remits dated
+# before their line) need this run's claims matched first, and a failure must stop the model
+# without stopping `remit_line_outcomes`, which serves KPIs from remits alone (issue 21).
+@dg.asset_check(asset="line_outcomes", blocking=True, pool=WAREHOUSE_POOL)
 def staged_remits_contract(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
 ) -> dg.AssetCheckResult:

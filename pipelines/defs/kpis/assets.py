@@ -6,7 +6,7 @@ from datetime import date
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.kpis.monthly import write_monthly_kpis
+from pipelines.defs.kpis.monthly import write_monthly_kpis, write_remit_denial_kpis
 from pipelines.defs.resources import WAREHOUSE_POOL
 
 # Service month, not run date: remits for a month keep arriving for months, so a month's KPIs
@@ -40,5 +40,29 @@ def monthly_denial_kpis(
             "denial_rate_dollars": dg.MetadataValue.float(totals["denial_rate_dollars"]),
             "payers": totals["payers"],
             "duration_s": round(time.perf_counter() - started, 3),
+        }
+    )
+
+
+@dg.asset(
+    group_name="reporting",
+    kinds={"duckdb"},
+    deps=["remit_line_outcomes"],
+    pool=WAREHOUSE_POOL,
+)
+def remit_denial_kpis(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    """Denial rate and CARC Pareto from remittances alone, by adjudication month (claims or not)."""
+    with warehouse.get_connection() as conn:
+        totals = write_remit_denial_kpis(conn)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": totals["months"],
+            "remit_lines": totals["remit_lines"],
+            "denied_lines": totals["denied_lines"],
+            "denial_rate": dg.MetadataValue.float(float(totals["denial_rate"])),
+            "lines_64520": totals["lines_64520"],
+            "denial_rate_64520": dg.MetadataValue.float(float(totals["denial_rate_64520"])),
+            "lines_without_claim_line": totals["lines_without_claim_line"],
+            "carc_pareto": ", ".join(f"{c} {n}" for c, n in totals["carc_pareto"]),
         }
     )

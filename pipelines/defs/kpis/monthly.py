@@ -102,3 +102,74 @@ def write_monthly_kpis(
         "denial_rate_dollars": float(row[5]) if row[5] is not None else float("nan"),
         "payers": int(row[6]),
     }
+
+
+REMIT_KPI_TABLE = "remit_denial_kpis"
+
+_CREATE_REMIT = f"""
+CREATE OR REPLACE TABLE {REMIT_KPI_TABLE} (
+    adjudication_month DATE NOT NULL,
+    remit_lines BIGINT NOT NULL,
+    denied_lines BIGINT NOT NULL,
+    denial_rate DOUBLE,
+    lines_64520 BIGINT NOT NULL,
+    denied_lines_64520 BIGINT NOT NULL,
+    denial_rate_64520 DOUBLE,
+    denied_charge DECIMAL(14,2) NOT NULL,
+    lines_without_claim_line BIGINT NOT NULL,
+    computed_at TIMESTAMP NOT NULL
+)
+"""
+
+# Remit-only KPIs (issue 21): the denial rate and CARC Pareto of `remit_line_outcomes`, which
+# holds every remit line whether or not its claim line loaded, by ADJUDICATION month (a remit
+# without its claim has no trustworthy service date). Each line's latest remit counts; a line is
+# denied by the label's rule over its own adjustments (data_contracts/label.py). Kept in this one
+# function so the KPI definitions can move to models/ together.
+_REMIT_KPI_SELECT = f"""
+SELECT date_trunc('month', adjudication_date)::DATE AS adjudication_month,
+       count(*) AS remit_lines,
+       count(*) FILTER (WHERE denied) AS denied_lines,
+       count(*) FILTER (WHERE denied) / count(*) AS denial_rate,
+       count(*) FILTER (WHERE cpt_code = '{TARGET_CPT}') AS lines_64520,
+       count(*) FILTER (WHERE denied AND cpt_code = '{TARGET_CPT}') AS denied_lines_64520,
+       (count(*) FILTER (WHERE denied AND cpt_code = '{TARGET_CPT}'))
+           / nullif(count(*) FILTER (WHERE cpt_code = '{TARGET_CPT}'), 0) AS denial_rate_64520,
+       coalesce(sum(charge_amount) FILTER (WHERE denied), 0) AS denied_charge,
+       count(*) FILTER (WHERE NOT matched_claim_line) AS lines_without_claim_line,
+       now()::TIMESTAMP AS computed_at
+FROM remit_line_outcomes WHERE latest
+GROUP BY 1
+"""
+
+
+def write_remit_denial_kpis(conn: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """Rebuild the remit-only KPI table and return its totals and CARC Pareto (top 5)."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(_CREATE_REMIT)
+        conn.execute(f"INSERT INTO {REMIT_KPI_TABLE} {_REMIT_KPI_SELECT}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    lines, denied, lines_64520, denied_64520, without, months = conn.execute(
+        f"SELECT coalesce(sum(remit_lines), 0), coalesce(sum(denied_lines), 0), "
+        f"coalesce(sum(lines_64520), 0), coalesce(sum(denied_lines_64520), 0), "
+        f"coalesce(sum(lines_without_claim_line), 0), count(*) FROM {REMIT_KPI_TABLE}"
+    ).fetchall()[0]
+    pareto = conn.execute(
+        "SELECT denial_group_code || '-' || primary_denial_carc AS carc, count(*) AS n "
+        "FROM remit_line_outcomes WHERE latest AND denied GROUP BY 1 ORDER BY n DESC, carc LIMIT 5"
+    ).fetchall()
+    return {
+        "months": int(months),
+        "remit_lines": int(lines),
+        "denied_lines": int(denied),
+        "denial_rate": denied / lines if lines else float("nan"),
+        "lines_64520": int(lines_64520),
+        "denied_lines_64520": int(denied_64520),
+        "denial_rate_64520": denied_64520 / lines_64520 if lines_64520 else float("nan"),
+        "lines_without_claim_line": int(without),
+        "carc_pareto": [(str(c), int(n)) for c, n in pareto],
+    }

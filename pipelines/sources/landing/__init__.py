@@ -22,6 +22,10 @@ from pipelines.sources.landing.reference import (
     ReferenceSummary,
     load_reference_tables,
 )
+from pipelines.sources.landing.remit_outcomes import (
+    RemitOutcomeSummary,
+    build_remit_line_outcomes,
+)
 from pipelines.sources.landing.staging import (
     FileOutcome,
     IngestSummary,
@@ -38,11 +42,14 @@ __all__ = [
     "MatchSummary",
     "OutcomeSummary",
     "ReferenceSummary",
+    "RemitOutcomeSummary",
     "build_line_outcomes",
+    "build_remit_line_outcomes",
     "ingest_claims",
     "ingest_file",
     "ingest_folders",
     "ingest_notes",
+    "ingest_remit_files",
     "ingest_remits",
     "load_reference_tables",
     "match_remit_lines",
@@ -58,13 +65,22 @@ def ingest_claims(
     return ingest_folders(con, settings.landing, ("claims",), key, log)
 
 
+def ingest_remit_files(
+    con: duckdb.DuckDBPyConnection, settings: ProductSettings, log: logging.Logger | None = None
+) -> IngestSummary:
+    """Load `remits/` and `remit_adjustments/`, whether or not any claim file loaded.
+
+    Matching them to claim lines is `build_line_outcomes`' first step, once claims are staged.
+    """
+    key = load_phi_key(settings.phi_key_file)
+    return ingest_folders(con, settings.landing, ("remits", "remit_adjustments"), key, log)
+
+
 def ingest_remits(
     con: duckdb.DuckDBPyConnection, settings: ProductSettings, log: logging.Logger | None = None
 ) -> tuple[IngestSummary, MatchSummary]:
     """Load `remits/` and `remit_adjustments/`, then match remits to loaded claim lines."""
-    key = load_phi_key(settings.phi_key_file)
-    summary = ingest_folders(con, settings.landing, ("remits", "remit_adjustments"), key, log)
-    return summary, match_remit_lines(con)
+    return ingest_remit_files(con, settings, log), match_remit_lines(con)
 
 
 def ingest_notes(

@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from data_contracts.label import DENIAL_GROUP_CODES, PATIENT_SHARE_CARCS, non_denial_carcs_sql
+from data_contracts.label import (
+    DENIAL_GROUP_CODES,
+    PATIENT_SHARE_CARCS,
+    non_denial_carcs_sql,
+    status_sql,
+)
 from data_contracts.warehouse_schema import HELD_TABLE
 from pipelines.sources.x12.remits import ADJUSTMENT_ROW_SCALE
 
@@ -240,10 +245,7 @@ labelled AS (
            p.denial_carcs, p.primary_denial_carc, p.denial_group_code, p.rarcs,
            CASE
                WHEN r.claim_id IS NULL THEN 'pending'
-               WHEN r.paid_amount = 0 AND coalesce(p.has_denial, false) THEN 'denied'
-               WHEN r.paid_amount = 0 AND coalesce(p.has_patient_share, false)
-                   THEN 'patient_liability'
-               ELSE 'paid'
+               ELSE {status_sql("r.paid_amount", "p.has_denial", "p.has_patient_share")}
            END AS status
     FROM staged_claim_lines c
     LEFT JOIN remit r USING (claim_id, line_number)
@@ -369,6 +371,8 @@ class OutcomeSummary:
     remits_cancelled_by_reversal: int = 0
     # Reversals whose original outcome is in no loaded file (yet): they cancel nothing.
     reversals_without_original: int = 0
+    # The matching pass this rebuild ran first (remits matched by procedure, rows set aside).
+    match: MatchSummary | None = None
 
     @property
     def lines(self) -> int:
@@ -453,4 +457,5 @@ def build_line_outcomes(con: duckdb.DuckDBPyConnection) -> OutcomeSummary:
         reversals_without_original=orphan_reversals,
         unmatched_remits=match.unmatched_remits,
         unmatched_adjustments=match.unmatched_adjustments,
+        match=match,
     )

@@ -361,6 +361,9 @@ def read_x12(
         raise
     except Exception as error:
         raise FileRejected(f"unreadable X12 file ({type(error).__name__})") from error
+    empty = _nothing_to_load(file.folder, frames, batch)
+    if empty is not None:
+        raise FileRejected(empty)
     parts = []
     for folder, frame in frames.items():
         _frame_to_table(con, frame, tables[folder])
@@ -392,6 +395,37 @@ def read_x12(
     else:
         _empty_unreadable(con)
     return parts
+
+
+# Rejections that describe the file rather than a claim or line in it.
+_FILE_LEVEL_REJECTIONS = frozenset({"not_x12", "not_835", "not_837", "truncated_file"})
+
+
+def _nothing_to_load(folder: str, frames: dict[str, pl.DataFrame], batch: Any) -> str | None:
+    """Why an X12 file is rejected whole: it holds no X12, no transaction set of the folder's
+    kind, or no claim or remittance line at all; None when it has rows to load or quarantine."""
+    rejected: pl.DataFrame = batch.rejected
+    reasons = set(rejected["reason"].to_list())
+    if "not_x12" in reasons:
+        return "no X12 interchange: the file does not start with ISA (or a bare GS/ST segment)"
+    rows = sum(frame.height for frame in frames.values())
+    reversals = getattr(batch, "reversals", None)
+    if isinstance(reversals, pl.DataFrame):
+        rows += reversals.height
+    if rows or not reasons <= _FILE_LEVEL_REJECTIONS:
+        return None
+    kind = "837" if folder == "claims" else "835"
+    other = sorted(
+        {
+            raw.split(raw[2], 2)[1] if len(raw) > 3 else raw
+            for raw, reason in rejected.select("raw_record", "reason").iter_rows()
+            if reason in ("not_835", "not_837") and raw
+        }
+    )
+    if other:
+        return f"no {kind} transaction set (found ST {', '.join(other)}): not a file for {folder}/"
+    what = "claim lines (SV1)" if folder == "claims" else "remittance lines (CLP/SVC)"
+    return f"no {what}: the {kind} holds no rows to load"
 
 
 def _patient_hasher(con: duckdb.DuckDBPyConnection) -> Callable[[str], str]:

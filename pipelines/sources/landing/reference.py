@@ -6,13 +6,22 @@ folder with a file of the same name; every table keeps the file it came from in 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from data_contracts import codes
+from data_contracts.input_contract import PLAN_TYPES
+
+logger = logging.getLogger(__name__)
+
+# The practice's payer → plan type table (docs/x12.md "Plan type"): fills `plan_type` of claim
+# lines that carry none (an 837P without SBR09, an extract with the column empty).
+PAYER_PLAN_TYPES_TABLE = "ref_payer_plan_types"
 
 
 @dataclass(frozen=True)
@@ -86,14 +95,60 @@ class ReferenceSummary:
 
     rows: dict[str, int]
     sources: dict[str, str]
+    # Rows of the payer plan-type table left out (unknown plan type, empty or repeated payer).
+    payer_plan_types_skipped: int = 0
+    payer_plan_types_problems: list[str] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
 
-def load_reference_tables(con: duckdb.DuckDBPyConnection) -> ReferenceSummary:
-    """Replace every `ref_*` table from the configured reference files, in one transaction."""
+def read_payer_plan_types(path: Path | None) -> tuple[pl.DataFrame, list[str]]:
+    """`payer_id, plan_type` rows of the practice's table, and what was wrong with the others.
+
+    CSV with a header naming `payer_id` and `plan_type` (other columns, e.g. payer_name, are
+    ignored); plan types as in the input contract, any case. A row with an empty payer, an
+    unknown plan type or a payer already listed (the first row wins) is skipped and named.
+    """
+    empty = pl.DataFrame(schema={"payer_id": pl.String, "plan_type": pl.String})
+    if path is None or not path.is_file():
+        return empty, []
+    frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    columns = {c.strip().lower(): c for c in frame.columns}
+    missing = [c for c in ("payer_id", "plan_type") if c not in columns]
+    if missing:
+        return empty, [f"{path.name}: missing column(s) {', '.join(missing)}; table not used"]
+    rows = frame.select(
+        pl.col(columns["payer_id"]).str.strip_chars().alias("payer_id"),
+        pl.col(columns["plan_type"]).str.strip_chars().str.to_lowercase().alias("plan_type"),
+    ).with_row_index("row", offset=2)
+    problems = []
+    kept: dict[str, str] = {}
+    for row, payer, plan in rows.iter_rows():
+        if not payer:
+            problems.append(f"{path.name} line {row}: empty payer_id")
+        elif plan not in PLAN_TYPES:
+            problems.append(f"{path.name} line {row}: unknown plan_type {plan!r} for {payer}")
+        elif payer in kept:
+            problems.append(f"{path.name} line {row}: {payer} listed again (first row kept)")
+        else:
+            kept[payer] = plan
+    frame = pl.DataFrame(
+        {"payer_id": list(kept), "plan_type": list(kept.values())},
+        schema={"payer_id": pl.String, "plan_type": pl.String},
+    )
+    return frame, problems
+
+
+def load_reference_tables(
+    con: duckdb.DuckDBPyConnection, payer_plan_types: Path | None = None
+) -> ReferenceSummary:
+    """Replace every `ref_*` table from the configured reference files, in one transaction.
+
+    `payer_plan_types`: the practice's payer plan-type table (`ProductSettings.payer_plan_types`);
+    `ref_payer_plan_types` is empty without it.
+    """
     for loader in _CACHED_LOADERS:
         # A newer CMS file may have been dropped in since the last run of this process.
         loader.cache_clear()
@@ -104,6 +159,14 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection) -> ReferenceSummary:
         source = codes.reference_file(spec.file_name)
         frames[spec.table] = spec.frame().with_columns(source_file=pl.lit(source.name))
         sources[spec.table] = str(source)
+    payers, problems = read_payer_plan_types(payer_plan_types)
+    for problem in problems:
+        logger.warning("payer plan-type table: %s", problem)
+    frames[PAYER_PLAN_TYPES_TABLE] = payers.with_columns(
+        source_file=pl.lit(payer_plan_types.name if payer_plan_types else None, pl.String)
+    )
+    if payers.height:
+        sources[PAYER_PLAN_TYPES_TABLE] = str(payer_plan_types)
     con.execute("BEGIN TRANSACTION")
     try:
         for table, frame in frames.items():
@@ -115,7 +178,12 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection) -> ReferenceSummary:
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return ReferenceSummary(rows=rows, sources=sources)
+    return ReferenceSummary(
+        rows=rows,
+        sources=sources,
+        payer_plan_types_skipped=len(problems),
+        payer_plan_types_problems=problems,
+    )
 
 
 def reference_tables_present(con: duckdb.DuckDBPyConnection) -> bool:

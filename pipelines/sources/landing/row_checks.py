@@ -23,6 +23,7 @@ from data_contracts.row_rules import (
 from data_contracts.staged_select import CARRIED_COLUMNS, typed_select
 from data_contracts.warehouse_schema import STAGED_TABLE
 from pipelines.sources.landing.readers import FileRejected, ReadPart
+from pipelines.sources.landing.reference import PAYER_PLAN_TYPES_TABLE
 from pipelines.sources.privacy import patient_key_sql
 
 # Folders whose records hold patient identifiers: their raw text is redacted before it is kept.
@@ -159,6 +160,7 @@ def check_part(
     extras = tuple(c for c in non_contract if c not in dropped)
 
     selects = [f"{file_literal} AS source_file", "source_row"]
+    fill_plan_type = folder == "claims" and payer_plan_types_present(con)
     for name in (*contract, *carried):
         source = by_lower.get(name)
         expr = (
@@ -166,6 +168,16 @@ def check_part(
             if source
             else "CAST(NULL AS VARCHAR)"
         )
+        if name == "plan_type" and fill_plan_type and "payer_id" in by_lower:
+            # No plan type on the line (no SBR09, an empty cell): the practice's payer table.
+            # Qualified: unqualified, `payer_id` would bind to the payer table's own column.
+            payer = normalized_sql(
+                "payer_id", "_src." + sql_ident(by_lower["payer_id"]), spaces_only
+            )
+            expr = (
+                f"coalesce({expr}, (SELECT max(p.plan_type) FROM {PAYER_PLAN_TYPES_TABLE} p "
+                f"WHERE p.payer_id = {payer}))"
+            )
         selects.append(f"{expr} AS {name}")
     extra_json = (
         "CAST(json_object("
@@ -180,9 +192,19 @@ def check_part(
         con,
         f"INSERT INTO {checked_table(folder)} ({columns}) "
         f"SELECT r.*, {first_failure_sql(folder)} AS rule_index "
-        f"FROM (SELECT {', '.join(selects)} FROM {part.table}) r",
+        f"FROM (SELECT {', '.join(selects)} FROM {part.table} AS _src) r",
     )
     return CheckedPart(part, rows, extras, dropped)
+
+
+def payer_plan_types_present(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the practice's payer plan-type table exists here and lists any payer."""
+    exists = count_rows(
+        con,
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' "
+        f"AND table_name = '{PAYER_PLAN_TYPES_TABLE}'",
+    )
+    return bool(exists) and bool(count_rows(con, f"SELECT count(*) FROM {PAYER_PLAN_TYPES_TABLE}"))
 
 
 def single_file_sql(file_literal: str) -> str:

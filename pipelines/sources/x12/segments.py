@@ -17,7 +17,7 @@ DEFAULT_COMPONENT = ":"
 _TAG = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _D8 = re.compile(r"^\d{8}$")
 _CENT = Decimal("0.01")
-_STRAY_COMPOSITE = re.compile(r"^[A-Z0-9]{2,3}([:><^|])[A-Z0-9]")
+_STRAY_COMPOSITE = re.compile(r"^[A-Z0-9]{1,3}([:><^|])[A-Z0-9]")
 
 _BLANK = " \t\r\n"
 
@@ -62,7 +62,8 @@ class Segment:
             return []
         separator = self.delimiters.component
         if separator not in value:
-            # Seen in public samples: ISA16 declares ':' while SVC01 is written 'HC>12345>26'.
+            # Seen in public samples: ISA16 declares ':' while SVC01 is written 'HC>12345>26'
+            # and the SV107 pointers '1>2'.
             stray = _STRAY_COMPOSITE.match(value)
             separator = stray.group(1) if stray else separator
         return [c.strip() for c in value.split(separator)]
@@ -114,20 +115,42 @@ class SegmentStream:
             self.rejected.append(Rejection(last.position, "truncated_file", None, last.raw[:500]))
 
 
-def read_text(path: Path) -> str:
-    """File text; X12 is ASCII, latin-1 keeps any stray byte instead of failing the file."""
-    data = path.read_bytes()
+def text_encoding(head: bytes) -> str:
+    """Encoding from a file's first bytes: a UTF-16 BOM (LE or BE), the NUL pattern of UTF-16
+    text without one, else UTF-8 (a UTF-8 BOM is dropped).
+
+    Windows tools save "Unicode" text as UTF-16 LE with a BOM; the X12 inside is still ASCII.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if len(head) >= 4 and head[1] == head[3] == 0 and head[0] and head[2]:
+        return "utf-16-le"
+    if len(head) >= 4 and head[0] == head[2] == 0 and head[1] and head[3]:
+        return "utf-16-be"
+    return "utf-8-sig"
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes as text (`text_encoding`); a stray byte is kept (latin-1) or replaced (UTF-16)."""
+    encoding = text_encoding(data[:4])
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(encoding)
     except UnicodeDecodeError:
+        if encoding.startswith("utf-16"):
+            return data.decode(encoding, errors="replace")
         return data.decode("latin-1")
+
+
+def read_text(path: Path) -> str:
+    """File text in its encoding: UTF-8 with or without BOM, UTF-16 LE or BE."""
+    return decode_text(path.read_bytes())
 
 
 def looks_like_x12(path: Path) -> bool:
     """True when the file content starts (after whitespace) with ISA, or GS/ST plus a separator."""
     with path.open("rb") as handle:
-        head = handle.read(512).decode("latin-1").lstrip("\ufeff\xef\xbb\xbf \t\r\n")
-    return _envelope_start(head) is not None
+        head = handle.read(512)
+    return _envelope_start(decode_text(head).lstrip("\ufeff \t\r\n")) is not None
 
 
 def _envelope_start(text: str) -> str | None:
