@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import shutil
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +17,7 @@ from pipelines.defs.ingest.assets import (
     staged_claim_lines,
     staged_remits,
 )
+from pipelines.defs.kpis.monthly import write_monthly_kpis
 from pipelines.defs.resources import build_resources
 from pipelines.settings import ProductSettings
 from pipelines.sources.landing import build_line_outcomes, ingest_claims, ingest_remits
@@ -223,3 +226,29 @@ def test_acknowledgement_asset_materializes_before_the_label(tmp_path: Path) -> 
     assert (acks["dagster/row_count"], acks["held_claim_acknowledgements_rows"]) == (4, 1)
     assert acks["claims_rejected_front_end"] == 2
     assert metadata["line_outcomes"]["lines_rejected_front_end"] == 3
+
+
+def test_front_end_rejection_rate_sits_beside_the_denial_rate(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    _claims(settings)
+    _run(settings)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        # No 277CA loaded yet: the rate is unknown, not zero.
+        assert math.isnan(write_monthly_kpis(con, date(2024, 3, 1))["front_end_rejection_rate"])
+        assert con.execute(
+            "SELECT front_end_rejected_lines, front_end_rejection_rate FROM monthly_denial_kpis "
+            "WHERE payer_id = 'ALL'"
+        ).fetchall() == [(0, None)]
+    _drop_fixture(settings)
+    _run(settings)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        totals = write_monthly_kpis(con, date(2024, 3, 1))
+        row = con.execute(
+            "SELECT lines, adjudicated_lines, pending_lines, denied_lines, denial_rate_count, "
+            "front_end_rejected_lines, front_end_rejection_rate FROM monthly_denial_kpis "
+            "WHERE payer_id = 'ALL'"
+        ).fetchall()
+    # 6 lines: CLM-1 paid, CLM-5 denied, CLM-4 pending, CLM-2 and both CLM-3 lines rejected.
+    assert row == [(6, 2, 1, 1, 0.5, 3, 0.5)]
+    assert totals["front_end_rejection_rate"] == 0.5
+    assert totals["denial_rate_count"] == 0.5
