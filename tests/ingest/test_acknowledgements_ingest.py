@@ -9,7 +9,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 
+from dashboards.figures import denials
+from dashboards.snapshot import publish_snapshot, read_frame
 from pipelines.defs.ingest.acknowledgements import claim_acknowledgements
 from pipelines.defs.ingest.assets import (
     line_outcomes,
@@ -252,3 +255,30 @@ def test_front_end_rejection_rate_sits_beside_the_denial_rate(tmp_path: Path) ->
     assert row == [(6, 2, 1, 1, 0.5, 3, 0.5)]
     assert totals["front_end_rejection_rate"] == 0.5
     assert totals["denial_rate_count"] == 0.5
+
+
+def test_denials_page_tile_reads_the_front_end_rate_from_the_snapshot(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    _claims(settings)
+    _run(settings)
+    snapshot = publish_snapshot(settings.warehouse, tmp_path / "snapshot.duckdb")
+    lines = read_frame(snapshot, "SELECT * FROM denial_lines")
+    assert lines["front_end_rejected"].null_count() == lines.height  # no 277CA: unknown
+    month = date(2024, 3, 1)
+    assert denials.front_end_tile(lines, month)["value"] == "—"
+
+    _drop_fixture(settings)
+    _run(settings)
+    snapshot = publish_snapshot(settings.warehouse, tmp_path / "snapshot.duckdb")
+    lines = read_frame(snapshot, "SELECT * FROM denial_lines")
+    flagged = lines.filter(pl.col("front_end_rejected"))
+    assert sorted(flagged["claim_id"].to_list()) == ["CLM-2", "CLM-3", "CLM-3"]
+    assert set(flagged["status"]) == {"rejected_front_end"}
+    tile = denials.front_end_tile(lines, month)
+    assert tile["label"] == "Front-end rejection rate, lines (Mar 2024)"
+    assert tile["value"] == "50.0%"
+    assert tile["change"].startswith("3 of 6 lines")
+    # The denial rate tile is untouched by the rejections: 1 denied of 2 adjudicated.
+    tiles = {t["label"]: t["value"] for t in denials.kpi_tiles(lines)}
+    assert tiles["Initial denial rate, lines (Mar 2024)"] == "50.0%"
+    assert tiles["Front-end rejection rate, lines (Mar 2024)"] == "50.0%"
