@@ -8,7 +8,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import polars as pl
+from typer.testing import CliRunner
 
+from pipelines.cli import app
 from pipelines.defs.features.assets import modelling_table
 from pipelines.defs.ingest import assets as ingest
 from pipelines.defs.ingest.acknowledgements import claim_acknowledgements
@@ -16,6 +18,7 @@ from pipelines.defs.resources import build_resources
 from pipelines.settings import ProductSettings
 from pipelines.sources.synthetic import generate_world
 from pipelines.sources.synthetic.acknowledgements import acknowledgements_truth_path
+from pipelines.sources.x12.acknowledgements import read_x12_acknowledgements
 
 
 def test_generated_rejections_load_and_match_their_truth(tmp_path: Path) -> None:
@@ -84,3 +87,25 @@ def test_generated_rejections_load_and_match_their_truth(tmp_path: Path) -> None
     dropped = {c for c, f in fate.items() if f == "dropped"}
     assert flagged == resubmitted & set(table["claim_id"])
     assert not dropped & set(table["claim_id"])
+
+
+def test_generate_command_writes_acknowledgements_on_request(tmp_path: Path) -> None:
+    landing, truth = tmp_path / "l", tmp_path / "truth.parquet"
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            *("--out", str(landing), "--lines", "600", "--truth", str(truth)),
+            *("--acknowledgements", "0.1"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    files = sorted((landing / "acknowledgements").glob("acks_*.277"))
+    assert files
+    assert read_x12_acknowledgements(files[0]).acknowledgements.height > 0
+    assert acknowledgements_truth_path(truth).exists()
+    refused = CliRunner().invoke(
+        app, ["generate", "--out", str(tmp_path / "m"), "--acknowledgements", "1.5"]
+    )
+    assert refused.exit_code == 2
+    assert "--acknowledgements must be a share between 0 and 1" in refused.output
