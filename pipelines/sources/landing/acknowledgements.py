@@ -96,6 +96,9 @@ class AcknowledgementSummary:
             **self.ingest.metadata(),
             "claim_acknowledgements_rows": self.acknowledgements,
             "held_claim_acknowledgements_rows": self.held,
+            # As staged_remits reports its held rows (the CLI summary and exit code read these).
+            "rows_set_aside": self.held,
+            "set_aside": f"acknowledgements_{UNMATCHED_CLAIM} {self.held}" if self.held else "",
             "claims_rejected_front_end": self.claims_rejected,
             "claims_accepted": self.claims_accepted,
         }
