@@ -175,6 +175,11 @@ def test_withdrawn_and_unusable_files(tmp_path: Path) -> None:
     _claims(settings)
     dropped = _drop_fixture(settings)
     (settings.landing / "acknowledgements" / "notes.txt").write_text("not an interchange\n")
+    text = FIXTURE.read_text()
+    # Only the batch totals (HL 20, 21, 19): no claim was acknowledged, nothing to load.
+    (settings.landing / "acknowledgements" / "totals_only.277").write_text(
+        text[: text.index("HL*4*3*PT")] + "SE*24*0001~\nGE*1*277~\nIEA*1*000000277~\n"
+    )
     _run(settings)
     ledger = dict(
         query(settings, "SELECT path, status FROM ingest_ledger WHERE folder = 'acknowledgements'")
@@ -182,12 +187,13 @@ def test_withdrawn_and_unusable_files(tmp_path: Path) -> None:
     assert ledger == {
         "acknowledgements/ack_0310.277": "loaded",
         "acknowledgements/notes.txt": "rejected",
+        "acknowledgements/totals_only.277": "rejected",
     }
     assert query(
         settings,
         "SELECT count(*) FROM quarantined_rows WHERE reason = 'rejected_file' "
         "AND folder = 'acknowledgements'",
-    ) == [(1,)]
+    ) == [(2,)]
     # A copy under another name is skipped; removing the original takes its rows out.
     shutil.copy(dropped, dropped.with_name("copy.277"))
     _run(settings)

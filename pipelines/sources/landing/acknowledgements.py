@@ -176,6 +176,8 @@ def _read(
         raise _Rejected(f"unreadable X12 file ({type(error).__name__})") from error
     if batch.transactions == 0:
         raise _Rejected("no 277 transaction in the file (005010X214 claim acknowledgements)")
+    if batch.acknowledgements.height == 0 and batch.rejected.height == 0:
+        raise _Rejected("no claim in the file (no patient level HL*PT with TRN and STC)")
     good, quarantine = _checked_rows(batch.acknowledgements, file.relative_path)
     rejected = batch.rejected.with_columns(
         pl.lit(file.relative_path).alias("source_file"),
