@@ -8,6 +8,7 @@ import polars as pl
 
 from models.features.front_end import REJECTION_HISTORY_SCHEMA, add_front_end_history
 from models.features.table import build_modelling_table
+from models.reasons import reason_sentence
 from tests.features import feature_frames as staged
 
 
@@ -69,3 +70,22 @@ def test_modelling_table_drops_rejected_lines_and_carries_the_history() -> None:
     plain = build_modelling_table(lines, outcomes, staged.notes())
     assert plain["prior_front_end_rejections_patient"].to_list() == [0, 0]
     assert plain["claim_rejected_front_end_before"].to_list() == [False, False]
+
+
+def test_patient_history_reason_names_a_front_end_rejection() -> None:
+    resubmitted = {"claim_rejected_front_end_before": True, "patient_prior_denials": 2}
+    assert "rejected at the clearinghouse or payer front end" in reason_sentence(
+        "PATIENT_HISTORY", resubmitted
+    )
+    only_rejections = {
+        "claim_rejected_front_end_before": False,
+        "prior_front_end_rejections_patient": 2.0,
+        "patient_prior_denials": 0.0,
+    }
+    assert reason_sentence("PATIENT_HISTORY", only_rejections) == (
+        "2 earlier claims of this patient rejected at the front end (277CA)"
+    )
+    denials = {"claim_rejected_front_end_before": False, "patient_prior_denials": 1.0}
+    assert (
+        reason_sentence("PATIENT_HISTORY", denials) == "this patient's earlier claims were denied"
+    )
