@@ -22,6 +22,7 @@ import polars as pl
 from dashboards.drift import feature_psi_by_month, score_psi_by_month
 from data_contracts.input_contract import TARGET_CPT
 from data_contracts.warehouse_schema import POLICY_DRIFT_ALERTS, POLICY_DRIFT_MONTHLY
+from models.kpis_front_end import front_end_rejected_sql
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ DENIAL_LINES_COLUMNS: dict[str, str] = {
     "bilateral_matches_payer_convention": "tinyint",
     "doc_completeness": "double",
     "expected_payment_usd": "double",
+    "front_end_rejected": "boolean",
 }
 
 # Features whose month-by-month distribution shift is watched (docs/architecture.md names).
@@ -226,6 +228,12 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
         for col in ("allowed_amount", "paid_amount"):
             if col in outcomes:
                 select.append(f"cast(o.{col} as double) as {col}")
+    if claims is not None and "claim_acknowledgements" in tables:
+        acknowledgements = f"{src}.main.claim_acknowledgements"
+        select.append(
+            f"case when exists (select 1 from {acknowledgements}) "
+            f"then {front_end_rejected_sql('c', acknowledgements)} end as front_end_rejected"
+        )
     if modelling is not None:
         if claims is not None:
             joins.append(

@@ -3,13 +3,20 @@
 A line is denied when its remit pays 0 and it carries at least one CO, OA or PI adjustment whose
 CARC is not a non-denial code; zero payment explained only by PR-1/2/3 is not a denial
 (cpt-64520.md §7, CARC 45 usage note). A line without a remit is pending.
+
+A line without a remit whose current submission was rejected by the clearinghouse's or payer's
+front end (a 277CA rejection dated on or after its submission date, data_contracts/
+acknowledgements.py) is `rejected_front_end`: never adjudicated, so neither denied nor paid, not
+labelled for training and not scored; once corrected and resubmitted (a later submission date) it
+is pending again (presubmission.md, x12.org RFI 2203).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-LineStatus = Literal["denied", "paid", "patient_liability", "pending"]
+LineStatus = Literal["denied", "paid", "patient_liability", "pending", "rejected_front_end"]
+REJECTED_FRONT_END = "rejected_front_end"
 
 # CARCs that adjust payment without denying the service (contractual, sequestration,
 # multiple-procedure reduction, prior-payer impact, etc.).

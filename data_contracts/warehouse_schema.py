@@ -213,6 +213,33 @@ WHERE NOT EXISTS (
     WHERE c.claim_id = a.claim_id AND c.line_number = a.line_number
 )"""
 
+# 277CA acknowledgements (docs/x12.md "### 277CA"): one row per claim- or line-level STC of a
+# claim loaded in staged_claim_lines; those naming no loaded claim wait, same columns, in
+# held_claim_acknowledgements and are matched again on every run (as held remits are).
+CLAIM_ACKNOWLEDGEMENTS = """
+CREATE TABLE IF NOT EXISTS claim_acknowledgements (
+    claim_id VARCHAR NOT NULL,
+    line_number INTEGER,
+    level VARCHAR NOT NULL,
+    payer_claim_id VARCHAR,
+    clearinghouse_trace_id VARCHAR,
+    status_category VARCHAR NOT NULL,
+    status_code VARCHAR,
+    entity_code VARCHAR,
+    effective_date DATE NOT NULL,
+    action_code VARCHAR,
+    charge_amount DECIMAL(12,2),
+    additional_statuses VARCHAR,
+    outcome VARCHAR NOT NULL,
+    service_cpt_code VARCHAR,
+    service_date DATE,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL
+)"""
+HELD_CLAIM_ACKNOWLEDGEMENTS = (
+    "CREATE TABLE IF NOT EXISTS held_claim_acknowledgements AS FROM claim_acknowledgements LIMIT 0"
+)
+
 INGEST_DDL: tuple[str, ...] = (
     STAGED_CLAIM_LINES,
     STAGED_REMITS,
@@ -227,6 +254,8 @@ INGEST_DDL: tuple[str, ...] = (
     HELD_REMITS,
     HELD_REMIT_ADJUSTMENTS,
     UNMATCHED_REMITS,
+    CLAIM_ACKNOWLEDGEMENTS,
+    HELD_CLAIM_ACKNOWLEDGEMENTS,
 )
 
 # Staged table → the table its set-aside rows wait in.

@@ -160,11 +160,31 @@ def _auth_sentence(row: dict[str, Any]) -> str | None:
     return None
 
 
+def _patient_sentence(row: dict[str, Any]) -> str | None:
+    # Front-end (277CA) rejections are not denials: say so when they are the patient history.
+    if _get(row, "claim_rejected_front_end_before"):
+        return (
+            "this claim was rejected at the clearinghouse or payer front end (277CA) before this "
+            "submission"
+        )
+    rejections, denials = (
+        _get(row, "prior_front_end_rejections_patient"),
+        _get(row, "patient_prior_denials"),
+    )
+    if isinstance(rejections, int | float) and rejections > 0 and not denials:
+        return (
+            f"{rejections:g} earlier claim{'s' if rejections != 1 else ''} of this patient "
+            "rejected at the front end (277CA)"
+        )
+    return None
+
+
 _SPECIFIC: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "BILATERAL_UNITS": _bilateral_sentence,
     "PRIOR_AUTH": _auth_sentence,
     "TIMELY_FILING": _timely_sentence,
     "FREQUENCY": _frequency_sentence,
+    "PATIENT_HISTORY": _patient_sentence,
 }
 
 

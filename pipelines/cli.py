@@ -73,13 +73,32 @@ def generate(
             "prior_auth, bilateral_rtlt, frequency or documentation (repeatable)",
         ),
     ] = None,
+    acknowledgements: Annotated[
+        float,
+        typer.Option(
+            "--acknowledgements",
+            help="Share of claims rejected at the front end first (277CA files in "
+            "acknowledgements/; most are resubmitted, a few dropped), e.g. 0.03",
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate a SYNTHETIC landing folder (and its ground truth) in the input contract."""
     if lines <= 0:
         raise typer.BadParameter(f"--lines must be a positive number of claim lines, not {lines}")
     if format not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet")
-    summary = _generate(out, lines, seed, truth, format, x12, policy_change or [])  # type: ignore[arg-type]
+    if not 0.0 <= acknowledgements < 1.0:
+        raise typer.BadParameter("--acknowledgements must be a share between 0 and 1")
+    summary = _generate(
+        out,
+        lines,
+        seed,
+        truth,
+        format,  # type: ignore[arg-type]
+        x12,
+        policy_change or [],
+        acknowledgements,
+    )
     _print_generation(summary)
 
 
@@ -91,6 +110,7 @@ def _generate(
     fmt: Literal["csv", "parquet"],
     x12: bool,
     policy_changes: list[str] | None = None,
+    acknowledgements: float = 0.0,
 ):
     from pipelines.sources.synthetic import generate_world
     from pipelines.sources.synthetic.world import parse_policy_change, payers_with_changes
@@ -123,6 +143,7 @@ def _generate(
             x12=x12,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
             policy_changes=planted,
+            acknowledgements=acknowledgements,
         )
 
 

@@ -9,6 +9,7 @@ EXPECTED_ASSETS = {
     "staged_claim_lines",
     "staged_remits",
     "staged_notes",
+    "claim_acknowledgements",
     "line_outcomes",
     "remit_line_outcomes",
     "remit_denial_kpis",

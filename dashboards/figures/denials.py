@@ -505,6 +505,48 @@ def reporting_month(monthly: pl.DataFrame) -> date | None:
     return source["service_month"].max()
 
 
+NO_ACKNOWLEDGEMENTS = "no 277CA acknowledgements loaded"
+
+
+def front_end_rejection_rates(lines: pl.DataFrame) -> pl.DataFrame:
+    """Share of each service month's 64520 lines rejected at the front end at least once (277CA).
+
+    `front_end_rejected` comes from `models.kpis_front_end` through the snapshot; it is null
+    on every line when no acknowledgement was ever loaded (the rate is then unknown, not 0).
+    """
+    schema = {"service_month": pl.Date, "rejected": pl.Int64, "lines": pl.Int64, "rate": pl.Float64}
+    if "front_end_rejected" not in lines.columns or lines["front_end_rejected"].is_null().all():
+        return pl.DataFrame(schema=schema)
+    return (
+        lines.group_by("service_month")
+        .agg(
+            pl.col("front_end_rejected").fill_null(False).cast(pl.Int64).sum().alias("rejected"),
+            pl.len().cast(pl.Int64).alias("lines"),
+        )
+        .with_columns((pl.col("rejected") / pl.col("lines")).alias("rate"))
+        .sort("service_month")
+        .select(list(schema))
+    )
+
+
+def front_end_tile(lines: pl.DataFrame, month: date) -> dict[str, str]:
+    """The front-end rejection rate of the reporting month, beside the denial rate."""
+    label = f"Front-end rejection rate, lines ({month.strftime('%b %Y')})"
+    rates = front_end_rejection_rates(lines)
+    current = rates.filter(pl.col("service_month") == month)
+    if current.height == 0:
+        return {"label": label, "value": "—", "change": NO_ACKNOWLEDGEMENTS}
+    row = current.row(0, named=True)
+    earlier = rates.filter(pl.col("service_month") < month)
+    previous = earlier["rate"][-1] if earlier.height else None
+    change = points_change(row["rate"], previous)
+    return {
+        "label": label,
+        "value": percent(row["rate"]),
+        "change": f"{row['rejected']:,} of {row['lines']:,} lines; {change}",
+    }
+
+
 def kpi_tiles(lines: pl.DataFrame) -> list[dict[str, str]]:
     """KPI tiles for the reporting month with month-over-month change (label, value, change)."""
     monthly = monthly_denial_rates(lines)
@@ -542,6 +584,7 @@ def kpi_tiles(lines: pl.DataFrame) -> list[dict[str, str]]:
             if previous is None
             else f"{current['lines'] - previous['lines']:+,} vs previous month",
         },
+        front_end_tile(lines, month),
     ]
 
 

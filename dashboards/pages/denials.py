@@ -58,6 +58,7 @@ COLUMNS = (
     "primary_denial_carc",
     "primary_rarc",
     "denial_category",
+    "front_end_rejected",
 )
 MISSING = (
     "The published snapshot has no denial_lines table yet: run the pipeline (staged claim lines "

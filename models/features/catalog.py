@@ -668,6 +668,33 @@ HISTORY_FEATURES = _family(
     ),
 )
 
+ACKS = "claim_acknowledgements"
+FRONT_END_FEATURES = _family(
+    "front end",
+    F(
+        "prior_front_end_rejections_patient",
+        "numeric",
+        "Front-end (277CA) rejections of the patient's claims (distinct claim and date) dated "
+        "before this line's submission date.",
+        f"{ACKS} (outcome rejected) + {LINES}.patient_key",
+        "Registration and eligibility errors that stop a claim at the front end recur for the "
+        "same patient and foreshadow eligibility denials.",
+        "domain §6 (front-end causes 23.9%); presubmission.md (277CA, x12.org RFI 2203)",
+        "PATIENT_HISTORY",
+    ),
+    F(
+        "claim_rejected_front_end_before",
+        "boolean",
+        "This claim was rejected at the front end (277CA) before this submission: it is a "
+        "corrected resubmission.",
+        f"{ACKS} (outcome rejected), claim_id, {LINES}.submission_date",
+        "A resubmitted claim was already found wrong once, and it goes out later in the filing "
+        "window.",
+        "presubmission.md (277CA: corrected and resubmitted within the filing limit)",
+        "PATIENT_HISTORY",
+    ),
+)
+
 TIMING_FEATURES = _family(
     "timing",
     F(
@@ -781,6 +808,7 @@ FEATURES: tuple[FeatureSpec, ...] = (
     + DOCUMENTATION_FEATURES
     + DIAGNOSIS_FEATURES
     + HISTORY_FEATURES
+    + FRONT_END_FEATURES
     + TIMING_FEATURES
     + CONTEXT_FEATURES
 )

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
+from data_contracts.label import REJECTED_FRONT_END
 from data_contracts.warehouse_schema import MODELLING_TABLE_FIXED_COLUMNS
 from models.features.catalog import FEATURES, feature_dictionary_markdown, feature_names
 from models.features.diagnosis import add_payer_dx_denial_rate, diagnosis_features
@@ -17,6 +18,7 @@ from models.features.documentation import (
     fluoro_without_saved_images,
     note_relief,
 )
+from models.features.front_end import add_front_end_history, empty_rejections
 from models.features.history import (
     add_denial_rates,
     add_first_claim_with_payer,
@@ -194,8 +196,13 @@ def modelling_steps(
     adjudicated: pl.LazyFrame,
     notes: pl.LazyFrame,
     filing_limits: Mapping[str, int] | None = None,
+    rejections: pl.LazyFrame | None = None,
 ) -> tuple[tuple[str, Step], ...]:
-    """The feature families in order, each a function of the target and the labelled lines."""
+    """The feature families in order, each a function of the target and the labelled lines.
+
+    `rejections`: front-end (277CA) rejections, `front_end.REJECTION_HISTORY_SQL` (none: empty).
+    """
+    front_end = empty_rejections() if rejections is None else rejections
     return (
         (
             "same-day and modifiers",
@@ -247,6 +254,7 @@ def modelling_steps(
                 add_patient_prior_denials(t, adjudicated), all_lines
             ),
         ),
+        ("front-end history", lambda t, _: add_front_end_history(t, front_end)),
         ("denial rates", lambda t, _: add_denial_rates(t, adjudicated)),
         (
             "timing",
@@ -280,10 +288,15 @@ def adjudicated_lines(all_lines: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.Dat
 
 
 def target_lines(all_lines: pl.LazyFrame, outcomes: pl.LazyFrame) -> pl.LazyFrame:
-    """The 64520 lines with their outcome (pending when none) and known_at."""
+    """The 64520 lines with their outcome (pending when none) and known_at.
+
+    Lines rejected at the front end are left out: never adjudicated, so no label to learn from,
+    and not scored until resubmitted (data_contracts/label.py).
+    """
     return (
         all_lines.filter(pl.col("cpt_code") == TARGET_CPT)
         .join(outcomes, on=["claim_id", "line_number"], how="left")
+        .filter(pl.col("status").fill_null("pending") != REJECTED_FRONT_END)
         .with_columns(pl.col("status").fill_null("pending"))
         .with_columns(known_at())
     )
@@ -346,6 +359,7 @@ def build_modelling_table(
     notes: pl.LazyFrame,
     filing_limits: Mapping[str, int] | None = None,
     on_labelled: Callable[[str, pl.DataFrame], None] | None = None,
+    rejections: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """One row per 64520 line with fixed columns and every catalog feature, point in time."""
     all_lines = prepare_claim_lines(claim_lines).collect().lazy()
@@ -353,7 +367,7 @@ def build_modelling_table(
     adjudicated = adjudicated_lines(all_lines, outcome_cols).lazy()
     # Each family is materialised before the next: the lazy plan would otherwise recompute the
     # shared target subplan for every point-in-time join (47 s vs 26 s at 1M lines, measured).
-    steps = modelling_steps(all_lines, adjudicated, notes, filing_limits)
+    steps = modelling_steps(all_lines, adjudicated, notes, filing_limits, rejections)
     target = run_steps(target_lines(all_lines, outcome_cols), steps, on_labelled=on_labelled)
     frame = finish_table(target)
     log.info("modelling table: %d rows, %d columns", frame.height, frame.width)

@@ -18,6 +18,7 @@ from data_contracts.codes import reference_releases
 from data_contracts.payer_rules import HISTORY_COLUMNS, PayerRules
 from data_contracts.payer_rules import payer_rules_file as payer_rules_setting
 from data_contracts.privacy import read_phi_key
+from models.features.front_end import rejection_history
 from models.features.table import CLAIM_LINE_COLUMNS, NOTE_COLUMNS, OUTCOME_COLUMNS
 from models.policy_flags import active_alerts
 from models.presubmission.history import HistoryState
@@ -85,6 +86,7 @@ class ScoringContext:
             lines = con.sql(f"SELECT {_columns(CLAIM_LINE_COLUMNS)} FROM staged_claim_lines").pl()
             outcomes = con.sql(f"SELECT {_columns(OUTCOME_COLUMNS)} FROM line_outcomes").pl()
             notes = con.sql(f"SELECT {_columns(NOTE_COLUMNS)} FROM staged_notes").pl()
+            rejections = rejection_history(con)
             reference = {
                 name: con.sql(f"SELECT * FROM {name}").pl() for name in RULE_REFERENCE_TABLES
             }
@@ -97,7 +99,7 @@ class ScoringContext:
             policy_alerts = active_alerts(con)
         rules_db = duckdb.connect(":memory:")
         prepare_rule_database(rules_db, reference, key)
-        history = HistoryState.build(lines, outcomes, notes)
+        history = HistoryState.build(lines, outcomes, notes, rejections)
         payer_rules = (
             PayerRules.from_history(modelling) if modelling is not None else PayerRules.empty()
         )

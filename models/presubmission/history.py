@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
+from models.features.front_end import empty_rejections
 from models.features.history_tables import reuse_history_tables
 from models.features.table import (
     CLAIM_LINE_COLUMNS,
@@ -77,19 +78,31 @@ class HistoryState:
     labelled_latest_by_encounter: dict[Any, date]
     # The payer-, provider- and patient-level point-in-time tables (history only), built once.
     tables: dict[str, pl.DataFrame]
+    # Front-end (277CA) rejections of the warehouse (`front_end.REJECTION_HISTORY_SQL`).
+    rejections: pl.DataFrame
 
     @classmethod
     def build(
-        cls, lines: pl.DataFrame, outcomes: pl.DataFrame, notes: pl.DataFrame
+        cls,
+        lines: pl.DataFrame,
+        outcomes: pl.DataFrame,
+        notes: pl.DataFrame,
+        rejections: pl.DataFrame | None = None,
     ) -> HistoryState:
         """Index the history and run it through the feature steps once, keeping what requests need."""
+        rejections = empty_rejections().collect() if rejections is None else rejections
         lines_by_patient = lines.sort("patient_key", maintain_order=True)
         prepared = prepare_claim_lines(lines.lazy()).collect()
         outcome_columns = prepare_outcomes(outcomes.lazy()).collect()
         adjudicated = adjudicated_lines(prepared.lazy(), outcome_columns.lazy())
         notes_by_patient = notes.sort("patient_key", maintain_order=True)
         labelled_at: dict[str, pl.DataFrame] = {}
-        steps = modelling_steps(prepared.lazy(), adjudicated.lazy(), notes_by_patient.lazy())
+        steps = modelling_steps(
+            prepared.lazy(),
+            adjudicated.lazy(),
+            notes_by_patient.lazy(),
+            rejections=rejections.lazy(),
+        )
         run_steps(
             target_lines(prepared.lazy(), outcome_columns.lazy()),
             steps,
@@ -117,6 +130,7 @@ class HistoryState:
             labelled_latest_by_patient=_latest(labelled, "patient_key"),
             labelled_latest_by_encounter=_latest(labelled, "encounter_id"),
             tables={},
+            rejections=rejections,
         )
         # Warm the tables with a request of no lines: they depend on history only.
         state.run_request_steps(prepared.head(0), notes.head(0))
@@ -219,7 +233,9 @@ class HistoryState:
     ) -> pl.LazyFrame:
         """The daily run's steps on the request's lines with the kept history and tables."""
         lines = request_prepared if all_lines is None else all_lines
-        steps = modelling_steps(lines.lazy(), self.adjudicated.lazy(), notes.lazy())
+        steps = modelling_steps(
+            lines.lazy(), self.adjudicated.lazy(), notes.lazy(), rejections=self.rejections.lazy()
+        )
         target = target_lines(request_prepared.lazy(), self.outcome_columns.head(0).lazy())
         labelled = {name: frame.lazy() for name, frame in self.labelled_at.items()}
         with reuse_history_tables(self.tables):
@@ -230,6 +246,9 @@ class HistoryState:
         targets = request.filter(pl.col("cpt_code") == TARGET_CPT).select(LINE_KEY)
         lines = pl.concat([self.lines, request])
         table = build_modelling_table(
-            lines.lazy(), self.outcomes.lazy(), pl.concat([self.notes, notes]).lazy()
+            lines.lazy(),
+            self.outcomes.lazy(),
+            pl.concat([self.notes, notes]).lazy(),
+            rejections=self.rejections.lazy(),
         )
         return table.join(targets.cast({"line_number": table.schema["line_number"]}), on=LINE_KEY)

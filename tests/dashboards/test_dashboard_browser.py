@@ -38,10 +38,14 @@ def test_page_loads_with_figures_and_no_console_errors(browser, dashboard_url, a
     assert {u.split("/")[2].split(":")[0] for u in visit.requests} == {"127.0.0.1"}
     if name == "denials":
         tiles = page.locator(".kpi-tile").all()
-        assert len(tiles) == 4
+        assert len(tiles) == 5
         assert "vs previous month" in tiles[0].text_content()
         assert tiles[0].locator(".kpi-value").text_content().endswith("%")
         assert tiles[2].locator(".kpi-value").text_content().startswith("$")
+        # No 277CA in this world: the front-end rejection rate is unknown, not 0%.
+        assert "Front-end rejection rate" in tiles[4].text_content()
+        assert tiles[4].locator(".kpi-value").text_content() == "—"
+        assert "no 277CA acknowledgements loaded" in tiles[4].text_content()
     if name == "model":
         assert "Drift alerts" in page.locator("#model-alerts").text_content()
     page.screenshot(path=artifacts / f"{name}.png", full_page=True)

@@ -45,7 +45,7 @@ def test_job_selections_on_the_real_graph(repository: dg.RepositoryDefinition) -
 
     assert selected("ingest_and_score_job") == {
         "reference_tables", "staged_claim_lines", "staged_remits", "staged_notes", "line_outcomes",
-        "remit_line_outcomes", "remit_denial_kpis", "modelling_table", "risk_scores", "risk_score_export", "static_report", "published_snapshot",
+        "remit_line_outcomes", "remit_denial_kpis", "claim_acknowledgements", "modelling_table", "risk_scores", "risk_score_export", "static_report", "published_snapshot",
         "policy_drift_alerts",
     }  # fmt: skip
     assert selected("retrain_job") == {

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from models.features.front_end import rejection_history
 from models.features.table import (
     CLAIM_LINE_COLUMNS,
     NOTE_COLUMNS,
@@ -49,7 +50,13 @@ def modelling_table_metadata(table: pl.DataFrame) -> dict[str, dg.MetadataValue 
 @dg.asset(
     group_name="features",
     kinds={"duckdb", "polars"},
-    deps=["staged_claim_lines", "line_outcomes", "staged_notes", "reference_tables"],
+    deps=[
+        "staged_claim_lines",
+        "line_outcomes",
+        "staged_notes",
+        "reference_tables",
+        "claim_acknowledgements",
+    ],
     pool=WAREHOUSE_POOL,
 )
 def modelling_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
@@ -60,8 +67,14 @@ def modelling_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
         ).pl()
         outcomes = conn.sql(f"SELECT {_columns(OUTCOME_COLUMNS)} FROM line_outcomes").pl()
         notes = conn.sql(f"SELECT {_columns(NOTE_COLUMNS)} FROM staged_notes").pl()
-    table = build_modelling_table(claim_lines.lazy(), outcomes.lazy(), notes.lazy())
-    del claim_lines, outcomes, notes
+        rejections = rejection_history(conn)
+    table = build_modelling_table(
+        claim_lines.lazy(),
+        outcomes.lazy(),
+        notes.lazy(),
+        rejections=None if rejections is None else rejections.lazy(),
+    )
+    del claim_lines, outcomes, notes, rejections
     with warehouse.get_connection() as conn:
         conn.execute("BEGIN TRANSACTION")
         try:

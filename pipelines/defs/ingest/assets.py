@@ -93,13 +93,14 @@ def staged_notes(
 @dg.asset(
     group_name="ingest",
     kinds={"duckdb"},
-    deps=[staged_claim_lines, staged_remits],
+    deps=[staged_claim_lines, staged_remits, "claim_acknowledgements"],
     pool=WAREHOUSE_POOL,
 )
 def line_outcomes(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    """Label per claim line: denied, paid, patient_liability or pending (data_contracts/label.py).
+    """Label per claim line: denied, paid, patient_liability, pending or rejected_front_end.
 
-    First matches remits to this run's claim lines and sets aside those without one.
+    First matches remits to this run's claim lines and sets aside those without one
+    (data_contracts/label.py).
     """
     with warehouse.get_connection() as con:
         summary = build_line_outcomes(con)

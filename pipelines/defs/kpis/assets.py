@@ -38,6 +38,7 @@ def monthly_denial_kpis(
             "denied_lines": totals["denied_lines"],
             "denial_rate_count": dg.MetadataValue.float(totals["denial_rate_count"]),
             "denial_rate_dollars": dg.MetadataValue.float(totals["denial_rate_dollars"]),
+            "front_end_rejection_rate": dg.MetadataValue.float(totals["front_end_rejection_rate"]),
             "payers": totals["payers"],
             "duration_s": round(time.perf_counter() - started, 3),
         }

@@ -7,6 +7,8 @@ from datetime import date
 import duckdb
 
 from data_contracts.input_contract import TARGET_CPT
+from data_contracts.warehouse_schema import CLAIM_ACKNOWLEDGEMENTS
+from models.kpis_front_end import front_end_rejected_sql, front_end_rejection_columns_sql
 
 KPI_TABLE = "monthly_denial_kpis"
 ALL_PAYERS = "ALL"
@@ -23,17 +25,27 @@ CREATE TABLE IF NOT EXISTS {KPI_TABLE} (
     adjudicated_charge DECIMAL(14,2) NOT NULL,
     denied_charge DECIMAL(14,2) NOT NULL,
     denial_rate_dollars DOUBLE,
-    computed_at TIMESTAMP NOT NULL
+    computed_at TIMESTAMP NOT NULL,
+    front_end_rejected_lines BIGINT,
+    front_end_rejection_rate DOUBLE
 )
 """
+# KPI tables written before the front-end rejection rate existed get its columns.
+_ADD_FRONT_END = [
+    f"ALTER TABLE {KPI_TABLE} ADD COLUMN IF NOT EXISTS front_end_rejected_lines BIGINT",
+    f"ALTER TABLE {KPI_TABLE} ADD COLUMN IF NOT EXISTS front_end_rejection_rate DOUBLE",
+]
 
 # House definition (rcm-kpis.md: the HFMA Task Force recommends line level, by volume and by
 # dollars): denied ÷ adjudicated 64520 lines of the service-month cohort, pending lines left out
 # of the denominator because their outcome is unknown; payer_id 'ALL' is the month's total.
+# Lines rejected at the front end (277CA) were never adjudicated: `denied` is NULL, so they are
+# out of the denial rate too, and counted by the front-end rejection rate beside it.
 _INSERT = f"""
 INSERT INTO {KPI_TABLE}
 WITH month_lines AS (
-    SELECT c.payer_id, c.charge_amount, o.status, o.denied
+    SELECT c.payer_id, c.charge_amount, o.status, o.denied,
+           {front_end_rejected_sql("c")} AS front_end_rejected
     FROM staged_claim_lines AS c
     LEFT JOIN line_outcomes AS o USING (claim_id, line_number)
     WHERE c.cpt_code = '{TARGET_CPT}'
@@ -44,7 +56,7 @@ SELECT
     CASE WHEN GROUPING(payer_id) = 1 THEN '{ALL_PAYERS}' ELSE payer_id END AS payer_id,
     count(*) AS lines,
     count(denied) AS adjudicated_lines,
-    count(*) - count(denied) AS pending_lines,
+    count(*) FILTER (WHERE coalesce(status, 'pending') = 'pending') AS pending_lines,
     count(*) FILTER (WHERE denied) AS denied_lines,
     (count(*) FILTER (WHERE denied)) / nullif(count(denied), 0) AS denial_rate_count,
     coalesce(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0) AS adjudicated_charge,
@@ -52,7 +64,8 @@ SELECT
     coalesce(sum(charge_amount) FILTER (WHERE denied), 0)::DOUBLE
         / nullif(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0)::DOUBLE
         AS denial_rate_dollars,
-    now()::TIMESTAMP AS computed_at
+    now()::TIMESTAMP AS computed_at,
+    {front_end_rejection_columns_sql("front_end_rejected")}
 FROM month_lines
 GROUP BY GROUPING SETS ((payer_id), ())
 -- A month with no lines still gets no 'ALL' row: count(*) of an empty grouping set is one row,
@@ -74,6 +87,8 @@ def write_monthly_kpis(
     """Replace one service month's KPI rows in one transaction and return the month's totals."""
     start, end = month_bounds(month_start)
     conn.execute(_CREATE)
+    for ddl in (*_ADD_FRONT_END, CLAIM_ACKNOWLEDGEMENTS):
+        conn.execute(ddl)
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(f"DELETE FROM {KPI_TABLE} WHERE service_month = $1", [start])
@@ -88,6 +103,7 @@ def write_monthly_kpis(
             (SELECT count(*) FROM {KPI_TABLE} WHERE service_month = $1) AS row_count,
             coalesce(max(lines), 0), coalesce(max(adjudicated_lines), 0),
             coalesce(max(denied_lines), 0), max(denial_rate_count), max(denial_rate_dollars),
+            max(front_end_rejection_rate),
             (SELECT count(*) FROM {KPI_TABLE} WHERE service_month = $1 AND payer_id <> '{ALL_PAYERS}')
         FROM {KPI_TABLE} WHERE service_month = $1 AND payer_id = '{ALL_PAYERS}'
         """,
@@ -100,7 +116,8 @@ def write_monthly_kpis(
         "denied_lines": int(row[3]),
         "denial_rate_count": float(row[4]) if row[4] is not None else float("nan"),
         "denial_rate_dollars": float(row[5]) if row[5] is not None else float("nan"),
-        "payers": int(row[6]),
+        "front_end_rejection_rate": float(row[6]) if row[6] is not None else float("nan"),
+        "payers": int(row[7]),
     }
 
 

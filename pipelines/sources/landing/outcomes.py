@@ -9,10 +9,12 @@ import duckdb
 from data_contracts.label import (
     DENIAL_GROUP_CODES,
     PATIENT_SHARE_CARCS,
+    REJECTED_FRONT_END,
     non_denial_carcs_sql,
     status_sql,
 )
 from data_contracts.warehouse_schema import HELD_TABLE
+from pipelines.sources.landing.acknowledgements import mark_front_end_rejections
 from pipelines.sources.x12.remits import ADJUSTMENT_ROW_SCALE
 
 
@@ -380,8 +382,12 @@ class OutcomeSummary:
 
     @property
     def denial_rate(self) -> float | None:
-        """Denied share of adjudicated lines (pending lines excluded)."""
-        adjudicated = self.lines - self.status_counts.get("pending", 0)
+        """Denied share of adjudicated lines (pending and front-end rejected lines excluded)."""
+        adjudicated = (
+            self.lines
+            - self.status_counts.get("pending", 0)
+            - self.status_counts.get(REJECTED_FRONT_END, 0)
+        )
         return self.status_counts.get("denied", 0) / adjudicated if adjudicated else None
 
 
@@ -428,6 +434,7 @@ def build_line_outcomes(con: duckdb.DuckDBPyConnection) -> OutcomeSummary:
     try:
         con.execute("DELETE FROM line_outcomes")
         con.execute(f"INSERT INTO line_outcomes {LINE_OUTCOMES_SELECT}")
+        mark_front_end_rejections(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from data_contracts.input_contract import FOLDERS
+from pipelines.sources.synthetic.acknowledgements import pick_rejections, write_rejections
 from pipelines.sources.synthetic.claims import (
     ADJ_KEYS,
     CLAIM_KEYS,
@@ -136,8 +137,13 @@ def generate_world(
     x12: bool = False,
     progress: Callable[[int, int], None] | None = None,
     policy_changes: Sequence[PolicyChange] = (),
+    acknowledgements: float = 0.0,
 ) -> GenerationSummary:
-    """Write a synthetic landing folder of exactly `lines` claim lines and its ground truth."""
+    """Write a synthetic landing folder of exactly `lines` claim lines and its ground truth.
+
+    `acknowledgements`: share of claims rejected at the front end first (277CA files in
+    `acknowledgements/`, truth beside the truth file; `synthetic/acknowledgements.py`).
+    """
     started = time.perf_counter()
     out = Path(out)
     if truth is not None:
@@ -159,6 +165,8 @@ def generate_world(
     pending_p: list[np.ndarray] = []
     pending_y: list[np.ndarray] = []
     causes: dict[str, int] = {}
+    rejections: list = []
+    rejection_truth: list[dict] = []
     try:
         while done < lines:
             sim = ChunkSimulator(
@@ -184,6 +192,14 @@ def generate_world(
             if done + sim.lines > lines:
                 frames = trim_chunk(frames, done + sim.lines - lines)
             done += frames["claims"].height
+            if acknowledgements > 0:
+                # Its own stream: the world's claims and outcomes do not depend on the share.
+                ack_rng = np.random.default_rng(np.random.SeedSequence([seed, chunk, 277]))
+                acks, acks_truth = pick_rejections(
+                    frames["claims"], frames["remits"], ack_rng, acknowledgements
+                )
+                rejections.extend(acks)
+                rejection_truth.extend(acks_truth)
             t = frames.pop("truth")
             for folder, frame in frames.items():
                 month = frame[MONTH_OF[folder]].cast(pl.Date).dt.strftime("%Y-%m")
@@ -212,6 +228,8 @@ def generate_world(
         write_x12_landing(out)
         # The X12 writer replaces flat claims/remits files with .837/.835 files.
         files = sorted(p for folder in FOLDERS for p in (out / folder).iterdir() if p.is_file())
+    if acknowledgements > 0:
+        files += write_rejections(out, rejections, rejection_truth, truth)
     sidecar = None
     if truth is not None and planted:
         sidecar = write_policy_changes(policy_changes_path(truth), planted)
