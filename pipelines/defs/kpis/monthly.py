@@ -1,4 +1,8 @@
-"""Monthly 64520 denial KPIs by payer, written idempotently one service month at a time."""
+"""Monthly 64520 denial KPIs by payer, written idempotently one service month at a time.
+
+The figures come from `models/kpis.py`, the definition the dashboards and the report use too;
+this module only reads the month's lines and replaces the month's rows.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,9 @@ from datetime import date
 
 import duckdb
 
-from data_contracts.input_contract import TARGET_CPT
+from models.kpis import ALL_PAYERS, KPI_TABLE_COLUMNS, kpi_lines_sql, service_month_kpis
 
 KPI_TABLE = "monthly_denial_kpis"
-ALL_PAYERS = "ALL"
 
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS {KPI_TABLE} (
@@ -27,37 +30,9 @@ CREATE TABLE IF NOT EXISTS {KPI_TABLE} (
 )
 """
 
-# House definition (rcm-kpis.md: the HFMA Task Force recommends line level, by volume and by
-# dollars): denied ÷ adjudicated 64520 lines of the service-month cohort, pending lines left out
-# of the denominator because their outcome is unknown; payer_id 'ALL' is the month's total.
 _INSERT = f"""
-INSERT INTO {KPI_TABLE}
-WITH month_lines AS (
-    SELECT c.payer_id, c.charge_amount, o.status, o.denied
-    FROM staged_claim_lines AS c
-    LEFT JOIN line_outcomes AS o USING (claim_id, line_number)
-    WHERE c.cpt_code = '{TARGET_CPT}'
-      AND c.service_date >= $month_start AND c.service_date < $month_end
-)
-SELECT
-    $month_start::DATE AS service_month,
-    CASE WHEN GROUPING(payer_id) = 1 THEN '{ALL_PAYERS}' ELSE payer_id END AS payer_id,
-    count(*) AS lines,
-    count(denied) AS adjudicated_lines,
-    count(*) - count(denied) AS pending_lines,
-    count(*) FILTER (WHERE denied) AS denied_lines,
-    (count(*) FILTER (WHERE denied)) / nullif(count(denied), 0) AS denial_rate_count,
-    coalesce(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0) AS adjudicated_charge,
-    coalesce(sum(charge_amount) FILTER (WHERE denied), 0) AS denied_charge,
-    coalesce(sum(charge_amount) FILTER (WHERE denied), 0)::DOUBLE
-        / nullif(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0)::DOUBLE
-        AS denial_rate_dollars,
-    now()::TIMESTAMP AS computed_at
-FROM month_lines
-GROUP BY GROUPING SETS ((payer_id), ())
--- A month with no lines still gets no 'ALL' row: count(*) of an empty grouping set is one row,
--- so drop it explicitly to keep "no data" distinguishable from "zero denials".
-HAVING count(*) > 0
+INSERT INTO {KPI_TABLE} ({", ".join(KPI_TABLE_COLUMNS)}, computed_at)
+SELECT {", ".join(KPI_TABLE_COLUMNS)}, now()::TIMESTAMP FROM month_kpis_frame
 """
 
 
@@ -74,14 +49,18 @@ def write_monthly_kpis(
     """Replace one service month's KPI rows in one transaction and return the month's totals."""
     start, end = month_bounds(month_start)
     conn.execute(_CREATE)
+    lines = conn.sql(kpi_lines_sql(), params={"month_start": start, "month_end": end}).pl()
+    conn.register("month_kpis_frame", service_month_kpis(lines, start).to_arrow())
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(f"DELETE FROM {KPI_TABLE} WHERE service_month = $1", [start])
-        conn.execute(_INSERT, {"month_start": start, "month_end": end})
+        conn.execute(_INSERT)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.unregister("month_kpis_frame")
     row = conn.execute(
         f"""
         SELECT
