@@ -42,6 +42,46 @@ KPI_TABLE_COLUMNS: tuple[str, ...] = (
 )
 
 
+# Every KPI the pages, the report and the monthly table show, defined in words once (the
+# Glossary page reads this): name → (definition, source).
+KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "Initial denial rate, lines": (
+        "64520 lines of a service month initially denied ÷ that month's 64520 lines with a "
+        "remit; pending lines (no remit yet) are left out of the denominator",
+        "HFMA Claim Integrity Task Force metric 1 at line level; cohort denominator is a house "
+        "definition",
+    ),
+    "Initial denial rate, dollars": (
+        "gross charges of the month's initially denied 64520 lines ÷ gross charges of its "
+        "remitted lines",
+        "HFMA Claim Integrity Task Force metric 1, by dollars",
+    ),
+    "HFMA Task Force rate (3-month)": (
+        "lines denied with an adjudication date in the reporting month ÷ the average lines "
+        "submitted a month in the 3 months before; the month in progress is not drawn",
+        "HFMA Claim Integrity Task Force metric 1, as the Task Force defines the denominator",
+    ),
+    "Denied line": (
+        "a 64520 line whose remit pays 0 with at least one CO, OA or PI adjustment whose CARC is "
+        "not a non-denial code; zero payment from PR-1/2/3 alone is not a denial",
+        "data_contracts/label.py (house definition)",
+    ),
+    "Pending line": (
+        "a 64520 line without a remit yet: scored by the model, left out of the denial rates",
+        "house definition",
+    ),
+    "Month in progress": (
+        "the month the data end in, unless they end on its last day: its rates are still "
+        "filling in and it is shaded",
+        "house definition",
+    ),
+    "Expected loss": (
+        "denial probability × the payment expected for the line (USD)",
+        "export contract (risk_scores)",
+    ),
+}
+
+
 def kpi_lines_sql(catalog: str | None = None) -> str:
     """64520 lines with their outcome between `$month_start` (inclusive) and `$month_end`.
 

@@ -26,6 +26,7 @@ from dashboards.components import (
 )
 from dashboards.figures import work_queue as fig
 from dashboards.figures.common import empty_figure
+from dashboards.glossary import reason_hovers
 from dashboards.snapshot import read_frame, read_table, snapshot_tables
 from models.export import csv_safe
 
@@ -65,6 +66,17 @@ TABLE_COLUMNS = (
     "action_3",
     "reasons",
 )
+
+
+REASON_TOOLTIPS = [
+    {
+        "if": {"column_id": column, "filter_query": f'{{{column}}} = "{code}"'},
+        "type": "markdown",
+        "value": text,
+    }
+    for column in ("reason_1", "reason_2", "reason_3")
+    for code, text in reason_hovers().items()
+]
 
 
 def _column(name: str) -> dict:
@@ -130,6 +142,10 @@ layout = html.Div(
                 style_data_conditional=[
                     {"if": {"filter_query": '{risk_band} = "high"'}, "backgroundColor": "#fbe3d6"}
                 ],
+                # Each reason code explains itself on hover (the Glossary page lists them all).
+                tooltip_conditional=REASON_TOOLTIPS,
+                tooltip_delay=0,
+                tooltip_duration=None,
             ),
             style=CARD_STYLE,
         ),

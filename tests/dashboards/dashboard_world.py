@@ -180,8 +180,8 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
                p_model as denial_probability,
                case when p_model >= 0.4 then 'high' when p_model >= 0.2 then 'medium' else 'low' end as risk_band,
                cast(round(p_model * expected_payment_usd, 2) as decimal(12,2)) as expected_loss_usd,
-               case when bilateral_coding not in ('unilateral', payer_bilateral_convention) then 'BILATERAL_UNITS' else 'DOCUMENTATION' end as reason_1,
-               'PAYER_HISTORY' as reason_2, null::varchar as reason_3,
+               case when bilateral_coding not in ('unilateral', payer_bilateral_convention) then 'BIL01' else 'DOC01' end as reason_1,
+               'PAY01' as reason_2, null::varchar as reason_3,
                case when bilateral_coding not in ('unilateral', payer_bilateral_convention)
                     then 'This payer pays bilateral 64520 differently from how the line is billed.'
                     else 'The procedure note is missing documentation elements.' end as reasons,
