@@ -21,6 +21,7 @@ from dashboards.figures.common import (
     carc_descriptions,
     code_in_words,
     empty_figure,
+    provider_label,
     short,
     styled,
 )
@@ -147,7 +148,7 @@ DIMENSIONS: dict[str, str] = {
     "payer_name": "Payer",
     "plan_type": "Plan type",
     "place_of_service": "Place of service",
-    "rendering_npi": "Rendering provider (NPI)",
+    "rendering_npi": "Rendering provider",
 }
 
 
@@ -159,10 +160,11 @@ def denial_rate_by_dimension_figure(lines: pl.DataFrame, dimension: str) -> go.F
     done = adjudicated(lines)
     if done.height == 0:
         return empty_figure(title, NO_OUTCOMES)
+    segment = pl.col(dimension).cast(pl.String)
+    if dimension == "rendering_npi" and "rendering_provider_name" in done.columns:
+        segment = provider_label()  # the name when the claims carry one, the NPI otherwise
     frame = with_rates(
-        done.group_by(
-            pl.col(dimension).cast(pl.String).fill_null("(missing)").alias("segment")
-        ).agg(*denial_rate_exprs())
+        done.group_by(segment.fill_null("(missing)").alias("segment")).agg(*denial_rate_exprs())
     ).sort("rate_count")
     if dimension in CODED_DIMENSIONS:
         frame = frame.with_columns(

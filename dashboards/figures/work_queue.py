@@ -31,6 +31,7 @@ QUEUE_COLUMNS: tuple[str, ...] = (
     "service_date",
     "payer_name",
     "payer_id",
+    "rendering_provider_name",
     "rendering_npi",
     "modifier_1",
     "modifier_2",
