@@ -11,7 +11,7 @@ import polars as pl
 from dash import Input, Output, callback, dcc, html
 
 from dashboards import snapshot
-from dashboards.figures.common import caption_of, code_in_words
+from dashboards.figures.common import caption_of, code_in_words, provider_labels
 
 SNAPSHOT_CONFIG_KEY = "DENIAL_RISK_SNAPSHOT"
 
@@ -116,8 +116,13 @@ def options(values: list[str | None], labels: dict[str, str] | None = None) -> l
 
 def denial_line_filter_choices(path: Path, columns: tuple[str, ...]) -> tuple:
     """Options per `denial_lines` column (payers labelled by name), then the service-date range."""
+    available = set(snapshot.read_frame(path, "select * from denial_lines limit 0").columns)
+    # Snapshots published before claims carried provider names have no such column.
+    name = "rendering_provider_name" if "rendering_provider_name" in available else "null"
     frame = snapshot.read_frame(
-        path, f"select distinct payer_name, {', '.join(columns)} from denial_lines"
+        path,
+        f"select distinct payer_name, {name} as rendering_provider_name, "
+        f"{', '.join(columns)} from denial_lines",
     )
     bounds = snapshot.read_frame(
         path, "select min(service_date) lo, max(service_date) hi from denial_lines"
@@ -127,6 +132,8 @@ def denial_line_filter_choices(path: Path, columns: tuple[str, ...]) -> tuple:
         for k, v in zip(frame["payer_id"].to_list(), frame["payer_name"].to_list(), strict=True)
     }
     labels: dict[str, dict[str, str]] = {"payer_id": payer_labels}
+    if "rendering_npi" in columns:
+        labels["rendering_npi"] = provider_labels(frame)
     for coded in ("place_of_service", "plan_type"):
         if coded in columns:
             values = [v for v in frame[coded].to_list() if v is not None]

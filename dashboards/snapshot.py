@@ -22,7 +22,7 @@ import polars as pl
 from dashboards.drift import feature_psi_by_month, score_psi_by_month
 from data_contracts.input_contract import TARGET_CPT
 from data_contracts.warehouse_schema import POLICY_DRIFT_ALERTS, POLICY_DRIFT_MONTHLY
-from models.kpis_front_end import front_end_rejected_sql
+from models.kpis import front_end_rejected_sql
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ QUEUE_CONTEXT_COLUMNS: tuple[str, ...] = (
     "payer_name",
     "plan_type",
     "rendering_npi",
+    "rendering_provider_name",
     "place_of_service",
     "modifier_1",
     "modifier_2",
@@ -77,6 +78,7 @@ DENIAL_LINES_COLUMNS: dict[str, str] = {
     "payer_name": "varchar",
     "plan_type": "varchar",
     "rendering_npi": "varchar",
+    "rendering_provider_name": "varchar",
     "place_of_service": "varchar",
     "submission_date": "date",
     "status": "varchar",
@@ -164,6 +166,7 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
                 "payer_name",
                 "plan_type",
                 "rendering_npi",
+                "rendering_provider_name",
                 "place_of_service",
                 "service_date",
                 "submission_date",
@@ -230,10 +233,7 @@ def _denial_lines_sql(src: str, tables: dict[str, list[str]]) -> str | None:
                 select.append(f"cast(o.{col} as double) as {col}")
     if claims is not None and "claim_acknowledgements" in tables:
         acknowledgements = f"{src}.main.claim_acknowledgements"
-        select.append(
-            f"case when exists (select 1 from {acknowledgements}) "
-            f"then {front_end_rejected_sql('c', acknowledgements)} end as front_end_rejected"
-        )
+        select.append(f"{front_end_rejected_sql('c', acknowledgements)} as front_end_rejected")
     if modelling is not None:
         if claims is not None:
             joins.append(

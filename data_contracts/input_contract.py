@@ -33,6 +33,7 @@ CLAIMS: tuple[ColumnSpec, ...] = (
     ColumnSpec("payer_name", "string", False),
     ColumnSpec("plan_type", "string", True, "one of PLAN_TYPES"),
     ColumnSpec("rendering_npi", "string", True, "10 digits, valid check digit"),
+    ColumnSpec("rendering_provider_name", "string", False, "as on the claim (837P NM1*82)"),
     ColumnSpec("place_of_service", "string", True, "a CMS place-of-service code"),
     ColumnSpec("service_date", "date", True),
     ColumnSpec("submission_date", "date", True, ">= service_date"),

@@ -90,7 +90,11 @@ IDENTIFIER_COLUMNS = frozenset(
 # digits, spaces and the separators found in practice-management ids.
 IDENTIFIER_PATTERN = "[A-Za-z0-9][A-Za-z0-9 ._/:#-]*"
 # Free text: a payer's name, a clinical note (the longest real procedure notes are a few pages).
-FREE_TEXT_MAX_LENGTH: dict[str, int] = {"payer_name": 200, "text": 100_000}
+FREE_TEXT_MAX_LENGTH: dict[str, int] = {
+    "payer_name": 200,
+    "rendering_provider_name": 200,
+    "text": 100_000,
+}
 # Control characters other than tab, LF and CR (NUL, escape, ...).
 CONTROL_CHARACTER_PATTERN = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
 

@@ -33,6 +33,7 @@ def typed_select(folder: str) -> tuple[list[str], list[str]]:
             ("payer_name", "r.payer_name"),
             ("plan_type", "r.plan_type"),
             ("rendering_npi", "r.rendering_npi"),
+            ("rendering_provider_name", "r.rendering_provider_name"),
             ("place_of_service", "r.place_of_service"),
             ("service_date", "CAST(r.service_date AS DATE)"),
             ("submission_date", "CAST(r.submission_date AS DATE)"),

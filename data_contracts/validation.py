@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from data_contracts.data_docs_offline import make_offline
 from data_contracts.expectations import HISTORY_TABLE, BatchSource, ContractSuite
 
 if TYPE_CHECKING:
@@ -554,6 +555,7 @@ def build_data_docs(
     )
     context.validation_results_store.set(key, suite_result)
     context.build_data_docs(site_names=[SITE_NAME])
+    make_offline(data_docs_dir)
     return data_docs_dir / "index.html"
 
 

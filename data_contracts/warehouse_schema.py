@@ -57,8 +57,15 @@ CREATE TABLE IF NOT EXISTS staged_claim_lines (
     prior_auth_number VARCHAR,
     extra_columns VARCHAR,
     source_file VARCHAR NOT NULL,
-    source_row BIGINT NOT NULL
+    source_row BIGINT NOT NULL,
+    rendering_provider_name VARCHAR
 )"""
+
+# Warehouses created before claims carried the provider's name get the column (NULL for old
+# rows); it sits last in both, so old and new warehouses have the same column order.
+STAGED_CLAIM_LINES_PROVIDER_NAME = (
+    "ALTER TABLE staged_claim_lines ADD COLUMN IF NOT EXISTS rendering_provider_name VARCHAR"
+)
 
 STAGED_REMITS = """
 CREATE TABLE IF NOT EXISTS staged_remits (
@@ -242,6 +249,7 @@ HELD_CLAIM_ACKNOWLEDGEMENTS = (
 
 INGEST_DDL: tuple[str, ...] = (
     STAGED_CLAIM_LINES,
+    STAGED_CLAIM_LINES_PROVIDER_NAME,
     STAGED_REMITS,
     STAGED_REMITS_CHARGE,
     STAGED_REMIT_ADJUSTMENTS,

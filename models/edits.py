@@ -142,6 +142,24 @@ DOC_ELEMENTS: tuple[tuple[str, pl.Expr, str, str], ...] = (
         "document the measured response (pain scores before and after, limb temperature)",
     ),
 )
+# What each edit checks, in a biller's words (the Glossary page; docs/edits.md has the full
+# table with sources). The documentation edits' words come from DOC_ELEMENTS.
+EDIT_CHECKS: dict[str, str] = {
+    "FILING_LIMIT": "days from service to submission are past the payer's filing limit (CARC 29)",
+    "PRIOR_AUTH_MISSING": "a 64520 line has no prior-authorization number for a payer that "
+    "requires one (CARC 197)",
+    "BILATERAL_CONVENTION": "a bilateral 64520 is billed in another style than the payer pays "
+    "(modifier 50, RT and LT lines, or 2 units)",
+    "MODIFIER_INVALID": "a modifier is unknown, 50 is combined with RT/LT, or 26/TC sits on a "
+    "code without a professional/technical split",
+    "MUE_UNITS": "units over the NCCI Medically Unlikely Edit for the line or the day",
+    "NCCI_PTP": "a same-day NCCI procedure-to-procedure pair with 64520 lacks a valid bypass "
+    "modifier (59, XE, XP, XS, XU; 25 on an E/M)",
+    "DX_NOT_SUPPORTED": "the primary diagnosis is not an indication for a lumbar sympathetic block",
+    "FILING_LIMIT_SOON": "a warning: 0-14 days are left before the payer's filing limit",
+    "DOC_NOTE_MISSING": "no procedure note is linked to the 64520 line",
+    **{code: missing for code, _, missing, _ in DOC_ELEMENTS},
+}
 DOC_FEATURES = (
     "note_present",
     "doc_indication",

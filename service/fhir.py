@@ -59,6 +59,7 @@ COLUMN_ELEMENTS: dict[str, str] = {
     "payer_name": "Claim.insurer.display",
     "plan_type": "Coverage.type",
     "rendering_npi": "Claim.careTeam.provider",
+    "rendering_provider_name": "Claim.careTeam.provider.display",
     "place_of_service": "Claim.item.locationCodeableConcept",
     "service_date": "Claim.item.servicedDate",
     "submission_date": "Claim.created",
@@ -222,9 +223,25 @@ def _charge(item: Any) -> str | None:
     return None
 
 
-def _rendering_npi(
+def _provider_name(reference: Any, resource: Any) -> str | None:
+    """The reference's display, else the Practitioner's first name as "FAMILY, GIVEN"."""
+    display = getattr(reference, "display", None) if reference is not None else None
+    if display:
+        return display
+    for name in getattr(resource, "name", None) or []:
+        if getattr(name, "text", None):
+            return name.text
+        given = " ".join(getattr(name, "given", None) or [])
+        text = ", ".join(p for p in (getattr(name, "family", None), given) if p)
+        if text:
+            return text
+    return None
+
+
+def _rendering_provider(
     claim: Claim, item: Any, resolver: _Resolver, loc: tuple[Any, ...]
-) -> str | None:
+) -> tuple[str | None, str | None]:
+    """The rendering provider's NPI and name (the name only when it belongs to that NPI)."""
     team = {member.sequence: member for member in claim.careTeam or []}
     for position, pointer in enumerate(item.careTeamSequence or []):
         member = team.get(pointer)
@@ -236,9 +253,12 @@ def _rendering_npi(
         provider = resolver.resolve(member.provider, claim, ("careTeam", pointer, "provider"))
         npi = _identifier_value(member.provider, provider, NPI_SYSTEM)
         if npi:
-            return npi
+            return npi, _provider_name(member.provider, provider)
     provider = resolver.resolve(claim.provider, claim, ("provider",))
-    return _identifier_value(claim.provider, provider, NPI_SYSTEM)
+    return (
+        _identifier_value(claim.provider, provider, NPI_SYSTEM),
+        _provider_name(claim.provider, provider),
+    )
 
 
 def _reference_id(reference: Any) -> str | None:
@@ -290,11 +310,13 @@ def _claim_rows(
         modifiers += [None] * (MAX_MODIFIERS - len(modifiers))
         period = item.servicedPeriod or claim.billablePeriod
         encounter = (item.encounter or [None])[0]
+        npi, provider_name = _rendering_provider(claim, item, resolver, item_loc)
         row = {
             **common,
             "line_number": str(item.sequence),
             "encounter_id": _reference_id(encounter),
-            "rendering_npi": _rendering_npi(claim, item, resolver, item_loc),
+            "rendering_npi": npi,
+            "rendering_provider_name": provider_name,
             "place_of_service": _code(item.locationCodeableConcept),
             "service_date": _text(item.servicedDate or (period.start if period else None)),
             "cpt_code": _code(item.productOrService, (CPT_SYSTEM, HCPCS_SYSTEM))

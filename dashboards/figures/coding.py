@@ -16,7 +16,6 @@ from dashboards.figures.common import (
     short,
     styled,
 )
-from dashboards.figures.denials import adjudicated, denial_rate_exprs, with_rates
 from dashboards.theme import (
     BLUE,
     MONEY_TICKFORMAT,
@@ -24,6 +23,7 @@ from dashboards.theme import (
     VERMILLION,
     category_colour,
 )
+from models.kpis import adjudicated, denial_rate_exprs, with_rates
 
 # House definition of an avoidable ("fixable") denial (rcm-kpis.md: "needs a house taxonomy
 # flag: front-end/coding/documentation = avoidable"): every category a biller or coder can fix

@@ -115,6 +115,27 @@ def code_in_words(kind: str, code: str | None) -> str | None:
     return code
 
 
+def provider_label() -> pl.Expr:
+    """A rendering provider as analysts name them: "NAME (NPI)" when the claims carry a name."""
+    npi = pl.col("rendering_npi").cast(pl.String)
+    name = pl.col("rendering_provider_name").cast(pl.String).str.strip_chars()
+    return (
+        pl.when(name.is_not_null() & (name != ""))
+        .then(pl.concat_str(name, pl.lit(" ("), npi, pl.lit(")")))
+        .otherwise(npi)
+    )
+
+
+def provider_labels(frame: pl.DataFrame) -> dict[str, str]:
+    """NPI → its label (`provider_label`) for the NPIs of a frame; NPIs without a name map to themselves."""
+    if "rendering_provider_name" not in frame.columns:
+        return {}
+    named = frame.select("rendering_npi", provider_label().alias("label")).drop_nulls(
+        "rendering_npi"
+    )
+    return dict(named.unique("rendering_npi", keep="first").iter_rows())
+
+
 def short(text: str | None, width: int = 90) -> str:
     """Shorten a long description for hover text."""
     if not text:

@@ -1,16 +1,11 @@
 """Denials page: initial denial rate by month and segment, cause Pareto, dollars denied, KPI tiles.
 
-KPI implemented (../shared/domain/rcm-kpis.md, HFMA Claim Integrity Task Force metric 1, "initial
-denial rate"), at claim-LINE level (the Task Force's stated best practice), by count and by dollars:
-
-- cohort rate (the charts): lines of a service month initially denied ÷ lines of that service
-  month with a remit; by dollars, gross charges of those denied lines ÷ gross charges of the
-  remitted lines. The denominator is the month's own remitted lines, NOT the Task Force's
-  3-month average: a service-month cohort rate does not fall artificially while remits are still
-  arriving, and it can be split by payer, provider and place of service.
-- Task Force variant (`hfma_initial_denial_rate`, shown as a dotted line): lines denied with an
-  adjudication date in the reporting month ÷ the average monthly lines submitted in the 3 months
-  before it, as the Task Force defines the denominator.
+The KPIs themselves (cohort initial denial rate by count and dollars, the HFMA Task Force
+3-month variant, the month in progress) are defined once in `models/kpis.py`, which the monthly
+KPI table uses too; this module only draws them. The cohort rate's denominator is the month's
+own remitted lines, NOT the Task Force's 3-month average: a service-month cohort rate does not
+fall artificially while remits are still arriving, and it can be split by payer, provider and
+place of service; the Task Force variant is the dotted line.
 
 Input: the snapshot's `denial_lines` (one row per 64520 line; `denied` 1/0, null when pending).
 """
@@ -26,6 +21,7 @@ from dashboards.figures.common import (
     carc_descriptions,
     code_in_words,
     empty_figure,
+    provider_label,
     short,
     styled,
 )
@@ -42,6 +38,15 @@ from dashboards.theme import (
     percent,
     points_change,
 )
+from models.kpis import (
+    adjudicated,
+    denial_rate_exprs,
+    front_end_rejection_rates,
+    hfma_initial_denial_rate,
+    month_in_progress,
+    monthly_denial_rates,
+    with_rates,
+)
 
 OTHER_CATEGORIES = "Other categories"
 NO_OUTCOMES = "No 64520 line with a remit matches the filters yet."
@@ -53,126 +58,6 @@ REPORTING_MONTH_MIN_ADJUDICATED = 0.5
 # 100% bar that says nothing about the payer.
 MIN_LINES_FOR_RATE = 20
 INCOMPLETE_MONTH_LABEL = "month in progress (incomplete)"
-DATE_COLUMNS = ("service_date", "submission_date", "adjudication_date")
-
-
-def data_as_of(lines: pl.DataFrame) -> date | None:
-    """The newest service, submission or adjudication date in the lines: how far the data goes."""
-    newest = [lines[c].max() for c in DATE_COLUMNS if c in lines.columns and lines.height]
-    newest = [d for d in newest if d is not None]
-    return max(newest) if newest else None
-
-
-def month_in_progress(lines: pl.DataFrame) -> date | None:
-    """First day of the month the data ends in, unless it ends on that month's last day."""
-    as_of = data_as_of(lines)
-    if as_of is None:
-        return None
-    if (as_of + timedelta(days=1)).month != as_of.month:
-        return None
-    return as_of.replace(day=1)
-
-
-def adjudicated(lines: pl.DataFrame) -> pl.DataFrame:
-    """Lines with an outcome (denied is 1 or 0)."""
-    return lines.filter(pl.col("denied").is_not_null())
-
-
-def denial_rate_exprs() -> list[pl.Expr]:
-    """Aggregations for the initial denial rate by count and by dollars."""
-    denied = pl.col("denied") == 1
-    return [
-        pl.len().alias("lines"),
-        denied.sum().cast(pl.Int64).alias("lines_denied"),
-        pl.col("charge_amount").sum().alias("charges"),
-        pl.col("charge_amount").filter(denied).sum().alias("charges_denied"),
-    ]
-
-
-def with_rates(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add rate_count and rate_dollars to an aggregate of `denial_rate_exprs`."""
-    return frame.with_columns(
-        (pl.col("lines_denied") / pl.col("lines")).alias("rate_count"),
-        (pl.col("charges_denied") / pl.col("charges")).alias("rate_dollars"),
-    )
-
-
-def monthly_denial_rates(lines: pl.DataFrame) -> pl.DataFrame:
-    """Cohort initial denial rate by service month, by count and by dollars."""
-    totals = lines.group_by("service_month").agg(pl.len().alias("lines_submitted"))
-    rates = with_rates(adjudicated(lines).group_by("service_month").agg(*denial_rate_exprs())).join(
-        totals, on="service_month", how="left"
-    )
-    return rates.with_columns(
-        (pl.col("lines") / pl.col("lines_submitted")).alias("share_adjudicated")
-    ).sort("service_month")
-
-
-def hfma_initial_denial_rate(
-    lines: pl.DataFrame, start: date | None = None, end: date | None = None
-) -> pl.DataFrame:
-    """Task Force variant: denials adjudicated in a month ÷ mean lines submitted in the 3 months before.
-
-    A reporting-month metric: `lines` must NOT be cut by service date (the 3 prior months'
-    submissions would then shrink while the cohort's denials keep arriving, which drew 600%
-    once the service-date filter was set); the window `start`–`end` selects the reporting
-    months instead. The month the data ends in is incomplete and not drawn.
-    """
-    empty = pl.DataFrame(schema={"month": pl.Date, "rate_count_hfma": pl.Float64})
-    if "adjudication_date" not in lines.columns or "submission_date" not in lines.columns:
-        return empty
-    submitted = (
-        lines.filter(pl.col("submission_date").is_not_null())
-        .group_by(pl.col("submission_date").dt.truncate("1mo").alias("month"))
-        .agg(pl.len().alias("submitted"))
-        .sort("month")
-    )
-    last_remit = lines["adjudication_date"].max()
-    if submitted.height == 0 or last_remit is None:
-        return empty
-    denied = (
-        lines.filter(pl.col("denied") == 1)
-        .group_by(pl.col("adjudication_date").dt.truncate("1mo").alias("month"))
-        .agg(pl.len().alias("denied_in_month"))
-    )
-    months = pl.DataFrame(
-        {
-            "month": pl.date_range(
-                submitted["month"].min(),
-                max(submitted["month"].max(), last_remit.replace(day=1)),
-                "1mo",
-                eager=True,
-            )
-        }
-    )
-    frame = (
-        months.join(submitted, on="month", how="left")
-        .with_columns(pl.col("submitted").fill_null(0))
-        .with_columns(pl.col("submitted").shift(1).rolling_mean(3).alias("avg_submitted_prior_3m"))
-        .join(denied, on="month", how="left")
-        .with_columns(pl.col("denied_in_month").fill_null(0))
-        .with_columns(
-            (pl.col("denied_in_month") / pl.col("avg_submitted_prior_3m")).alias("rate_count_hfma")
-        )
-    )
-    # Months after the newest remit have no denials yet, not a zero denial rate; the month of
-    # the newest remit is still filling in unless it ends on that month's last day (remits can
-    # stop mid-month while services run on: that month read 1.8% on the default world).
-    remit_month = last_remit.replace(day=1)
-    remits_complete = (last_remit + timedelta(days=1)).month != last_remit.month
-    keep = pl.col("rate_count_hfma").is_not_null() & (
-        pl.col("month") <= pl.lit(remit_month)
-        if remits_complete
-        else pl.col("month") < pl.lit(remit_month)
-    )
-    in_progress = month_in_progress(lines)
-    if in_progress is not None:
-        keep &= pl.col("month") < pl.lit(in_progress)
-    if start is not None:
-        keep &= pl.col("month") >= pl.lit(start.replace(day=1))
-    if end is not None:
-        keep &= pl.col("month") <= pl.lit(end.replace(day=1))
-    return frame.filter(keep)
 
 
 def denial_rate_by_month_figure(
@@ -264,7 +149,7 @@ DIMENSIONS: dict[str, str] = {
     "payer_name": "Payer",
     "plan_type": "Plan type",
     "place_of_service": "Place of service",
-    "rendering_npi": "Rendering provider (NPI)",
+    "rendering_npi": "Rendering provider",
 }
 
 
@@ -276,10 +161,11 @@ def denial_rate_by_dimension_figure(lines: pl.DataFrame, dimension: str) -> go.F
     done = adjudicated(lines)
     if done.height == 0:
         return empty_figure(title, NO_OUTCOMES)
+    segment = pl.col(dimension).cast(pl.String)
+    if dimension == "rendering_npi" and "rendering_provider_name" in done.columns:
+        segment = provider_label()  # the name when the claims carry one, the NPI otherwise
     frame = with_rates(
-        done.group_by(
-            pl.col(dimension).cast(pl.String).fill_null("(missing)").alias("segment")
-        ).agg(*denial_rate_exprs())
+        done.group_by(segment.fill_null("(missing)").alias("segment")).agg(*denial_rate_exprs())
     ).sort("rate_count")
     if dimension in CODED_DIMENSIONS:
         frame = frame.with_columns(
@@ -506,27 +392,6 @@ def reporting_month(monthly: pl.DataFrame) -> date | None:
 
 
 NO_ACKNOWLEDGEMENTS = "no 277CA acknowledgements loaded"
-
-
-def front_end_rejection_rates(lines: pl.DataFrame) -> pl.DataFrame:
-    """Share of each service month's 64520 lines rejected at the front end at least once (277CA).
-
-    `front_end_rejected` comes from `models.kpis_front_end` through the snapshot; it is null
-    on every line when no acknowledgement was ever loaded (the rate is then unknown, not 0).
-    """
-    schema = {"service_month": pl.Date, "rejected": pl.Int64, "lines": pl.Int64, "rate": pl.Float64}
-    if "front_end_rejected" not in lines.columns or lines["front_end_rejected"].is_null().all():
-        return pl.DataFrame(schema=schema)
-    return (
-        lines.group_by("service_month")
-        .agg(
-            pl.col("front_end_rejected").fill_null(False).cast(pl.Int64).sum().alias("rejected"),
-            pl.len().cast(pl.Int64).alias("lines"),
-        )
-        .with_columns((pl.col("rejected") / pl.col("lines")).alias("rate"))
-        .sort("service_month")
-        .select(list(schema))
-    )
 
 
 def front_end_tile(lines: pl.DataFrame, month: date) -> dict[str, str]:

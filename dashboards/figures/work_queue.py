@@ -17,9 +17,9 @@ from datetime import date
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboards.figures.common import empty_figure, styled
+from dashboards.figures.common import empty_figure, short, styled
 from dashboards.theme import BAND_COLOURS, GREY, MONEY_TICKFORMAT
-from models.reasons import NO_ACTION, action_for_code
+from models.reasons import NO_ACTION, REASONS, action_for_code
 
 BANDS = ("high", "medium", "low")
 NO_QUEUE = "No pending 64520 line has been scored yet, or none matches the filters."
@@ -31,6 +31,7 @@ QUEUE_COLUMNS: tuple[str, ...] = (
     "service_date",
     "payer_name",
     "payer_id",
+    "rendering_provider_name",
     "rendering_npi",
     "modifier_1",
     "modifier_2",
@@ -145,10 +146,16 @@ def expected_loss_by_reason_figure(queue: pl.DataFrame) -> go.Figure:
     title = "Expected loss of pending lines by top reason"
     if queue.height == 0:
         return empty_figure(title, NO_QUEUE)
+    meanings = {r.code: short(r.sentence, 90) for r in REASONS.values()}
     frame = (
         queue.with_columns(pl.col("reason_1").fill_null("(no reason)"))
         .group_by("reason_1", "risk_band")
         .agg(pl.col("expected_loss_usd").sum().alias("loss"), pl.len().alias("lines"))
+        .with_columns(
+            pl.col("reason_1")
+            .replace_strict(meanings, default="", return_dtype=pl.String)
+            .alias("meaning")
+        )
     )
     order = frame.group_by("reason_1").agg(pl.col("loss").sum()).sort("loss")["reason_1"].to_list()
     fig = go.Figure()
@@ -162,9 +169,9 @@ def expected_loss_by_reason_figure(queue: pl.DataFrame) -> go.Figure:
             orientation="h",
             name=f"{band} risk",
             marker_color=BAND_COLOURS.get(band, GREY),
-            customdata=part["lines"].to_numpy(),
-            hovertemplate=f"%{{y}} · {band} risk<br>expected loss $%{{x:,.0f}}<br>%{{customdata:,}} "
-            "lines<extra></extra>",
+            customdata=part.select("lines", "meaning").to_numpy(),
+            hovertemplate=f"%{{y}} · {band} risk<br>%{{customdata[1]}}<br>expected loss "
+            "$%{x:,.0f}<br>%{customdata[0]:,} lines<extra></extra>",
         )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=order, type="category")

@@ -31,7 +31,7 @@ dash.register_page(
 FILTERS = {
     "coding-payer": ("payer_id", "Payer"),
     "coding-plan": ("plan_type", "Plan type"),
-    "coding-provider": ("rendering_npi", "Rendering provider (NPI)"),
+    "coding-provider": ("rendering_npi", "Rendering provider"),
 }
 GRAPHS = ("coding-bilateral", "coding-documentation", "coding-fixable")
 COLUMNS = (

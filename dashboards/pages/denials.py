@@ -32,7 +32,7 @@ FILTERS = {
     "denials-payer": ("payer_id", "Payer"),
     "denials-plan": ("plan_type", "Plan type"),
     "denials-pos": ("place_of_service", "Place of service"),
-    "denials-provider": ("rendering_npi", "Rendering provider (NPI)"),
+    "denials-provider": ("rendering_npi", "Rendering provider"),
 }
 GRAPHS = (
     "denials-by-month",
@@ -49,6 +49,7 @@ COLUMNS = (
     "plan_type",
     "place_of_service",
     "rendering_npi",
+    "rendering_provider_name",
     "service_month",
     "service_date",
     "submission_date",

@@ -25,7 +25,8 @@ from dashboards.components import (
     status_bar,
 )
 from dashboards.figures import work_queue as fig
-from dashboards.figures.common import empty_figure
+from dashboards.figures.common import empty_figure, provider_labels
+from dashboards.glossary import reason_hovers
 from dashboards.snapshot import read_frame, read_table, snapshot_tables
 from models.export import csv_safe
 
@@ -46,6 +47,7 @@ TABLE_COLUMNS = (
     "line_number",
     "service_date",
     "payer_name",
+    "rendering_provider_name",
     "rendering_npi",
     "modifier_1",
     "modifier_2",
@@ -65,6 +67,17 @@ TABLE_COLUMNS = (
     "action_3",
     "reasons",
 )
+
+
+REASON_TOOLTIPS = [
+    {
+        "if": {"column_id": column, "filter_query": f'{{{column}}} = "{code}"'},
+        "type": "markdown",
+        "value": text,
+    }
+    for column in ("reason_1", "reason_2", "reason_3")
+    for code, text in reason_hovers().items()
+]
 
 
 def _column(name: str) -> dict:
@@ -96,7 +109,7 @@ layout = html.Div(
                     ]
                 ),
                 dropdown("work-queue-payer", "Payer"),
-                dropdown("work-queue-provider", "Rendering provider (NPI)"),
+                dropdown("work-queue-provider", "Rendering provider"),
                 dropdown("work-queue-band", "Risk band"),
                 date_range("work-queue-dates", "Service date"),
                 html.Button("Download CSV", id="work-queue-download-button", n_clicks=0),
@@ -130,6 +143,10 @@ layout = html.Div(
                 style_data_conditional=[
                     {"if": {"filter_query": '{risk_band} = "high"'}, "backgroundColor": "#fbe3d6"}
                 ],
+                # Each reason code explains itself on hover (the Glossary page lists them all).
+                tooltip_conditional=REASON_TOOLTIPS,
+                tooltip_delay=0,
+                tooltip_duration=None,
             ),
             style=CARD_STYLE,
         ),
@@ -152,16 +169,23 @@ def fill_filters(_: str):
         return [], [], [], None, None
     frame = read_frame(path, "select * from work_queue limit 0")
     provider_sql = "rendering_npi" if "rendering_npi" in frame.columns else "null as rendering_npi"
+    provider_name_sql = (
+        "rendering_provider_name"
+        if "rendering_provider_name" in frame.columns
+        else "null as rendering_provider_name"
+    )
     name_sql = "payer_name" if "payer_name" in frame.columns else "payer_id as payer_name"
     frame = read_frame(
-        path, f"select distinct payer_id, {name_sql}, {provider_sql}, risk_band from work_queue"
+        path,
+        f"select distinct payer_id, {name_sql}, {provider_sql}, {provider_name_sql}, risk_band "
+        "from work_queue",
     )
     names = dict(zip(frame["payer_id"].to_list(), frame["payer_name"].to_list(), strict=True))
     bounds = read_frame(path, "select min(service_date) lo, max(service_date) hi from work_queue")
     bands = [b for b in fig.BANDS if b in set(frame["risk_band"].to_list())]
     return (
         options(frame["payer_id"].to_list(), {k: f"{v} ({k})" for k, v in names.items() if v}),
-        options(frame["rendering_npi"].to_list()),
+        options(frame["rendering_npi"].to_list(), provider_labels(frame)),
         [{"label": b, "value": b} for b in bands],
         bounds["lo"][0],
         bounds["hi"][0],

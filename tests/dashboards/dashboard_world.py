@@ -17,6 +17,8 @@ PAYERS = {
     "MCD04": ("State Medicaid", "medicaid", "unknown"),
 }
 PROVIDERS = ("1234567893", "1457392811", "1689012345")
+# Names the claims carry for the first two providers; the third comes with its NPI only.
+PROVIDER_NAMES = {"1234567893": "KOVAC, KEIKO", "1457392811": "ELLIS, ELENA"}
 DENIAL_CARCS = {
     "151": "Medical Necessity",
     "50": "Medical Necessity",
@@ -113,7 +115,9 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
                units, cast(charge_amount as decimal(12,2)) as charge_amount,
                ['G9009'] as diagnosis_codes, 'G9009' as primary_diagnosis,
                null::varchar as prior_auth_number, null::varchar as extra_columns,
-               'claims_2025.csv' as source_file, row_number() over () as source_row
+               'claims_2025.csv' as source_file, row_number() over () as source_row,
+               case rendering_npi when '1234567893' then 'KOVAC, KEIKO'
+                    when '1457392811' then 'ELLIS, ELENA' end as rendering_provider_name
         from lines;
         create table line_outcomes as
         select claim_id, cast(line_number as integer) as line_number, status,
@@ -180,8 +184,8 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
                p_model as denial_probability,
                case when p_model >= 0.4 then 'high' when p_model >= 0.2 then 'medium' else 'low' end as risk_band,
                cast(round(p_model * expected_payment_usd, 2) as decimal(12,2)) as expected_loss_usd,
-               case when bilateral_coding not in ('unilateral', payer_bilateral_convention) then 'BILATERAL_UNITS' else 'DOCUMENTATION' end as reason_1,
-               'PAYER_HISTORY' as reason_2, null::varchar as reason_3,
+               case when bilateral_coding not in ('unilateral', payer_bilateral_convention) then 'BIL01' else 'DOC01' end as reason_1,
+               'PAY01' as reason_2, null::varchar as reason_3,
                case when bilateral_coding not in ('unilateral', payer_bilateral_convention)
                     then 'This payer pays bilateral 64520 differently from how the line is billed.'
                     else 'The procedure note is missing documentation elements.' end as reasons,

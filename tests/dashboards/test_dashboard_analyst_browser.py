@@ -99,6 +99,10 @@ def test_work_queue_claim_search_finds_a_line(browser, dashboard_url, snapshot_f
     headers = " ".join(page.locator("#work-queue-table th").all_text_contents())
     for column in ("modifier 1", "units", "primary diagnosis", "days to filing limit", "action 2"):
         assert column in headers
-    assert "Claim id contains: " + wanted in page.locator("#work-queue-status").text_content()
+    # The status bar is its own callback: wait for it rather than read it mid-update.
+    page.wait_for_function(
+        "document.querySelector('#work-queue-status .active-filters').textContent"
+        f".includes('Claim id contains: {wanted}')"
+    )
     assert visit.console_errors == []
     page.context.close()

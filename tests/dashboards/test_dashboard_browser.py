@@ -171,7 +171,9 @@ def test_static_report_and_data_docs_open_from_files(
     )
     titles = [t.text_content() for t in page.locator(".js-plotly-plot .gtitle").all()]
     assert "Initial denial rate of 64520 lines by service month" in titles
-    assert page.locator(".tile").count() == 4
+    # Denial rate by lines and by dollars, charges denied, lines remitted, front-end rejection rate.
+    assert page.locator(".tile").count() == 5
+    assert "Front-end rejection rate" in page.locator("body").text_content()
     assert errors == []
     # Self-contained: nothing but the file itself is loaded.
     assert all(u.startswith("file://") or u.startswith("data:") for u in requests)

@@ -72,7 +72,10 @@ def _dirty_landing(landing: Path) -> None:
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     return {
         "claims": con.execute(
-            "SELECT * EXCLUDE (patient_key) FROM staged_claim_lines ORDER BY ALL"
+            # source_row last, as the assertions below read it (rendering_provider_name, added
+            # to the table after it, is compared here too).
+            "SELECT * EXCLUDE (patient_key, source_row), source_row FROM staged_claim_lines "
+            "ORDER BY ALL"
         ).fetchall(),
         "quarantine": con.execute(
             "SELECT source_file, source_row, reason, column_name, raw_record "

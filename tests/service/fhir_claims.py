@@ -28,9 +28,11 @@ def claim_resource(rows: list[dict[str, Any]]) -> dict[str, Any]:
             if code and code not in diagnoses:
                 diagnoses.append(code)
     npis: list[str] = []
+    names: dict[str, str | None] = {}
     for row in rows:
         if row["rendering_npi"] not in npis:
             npis.append(row["rendering_npi"])
+            names[row["rendering_npi"]] = row.get("rendering_provider_name")
     items = []
     for row in rows:
         modifiers = [row[f"modifier_{n}"] for n in range(1, 5) if row[f"modifier_{n}"]]
@@ -101,7 +103,13 @@ def claim_resource(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "provider": {"identifier": {"system": NPI_SYSTEM, "value": npis[0]}},
         "priority": {"coding": [{"code": "normal"}]},
         "careTeam": [
-            {"sequence": n + 1, "provider": {"identifier": {"system": NPI_SYSTEM, "value": npi}}}
+            {
+                "sequence": n + 1,
+                "provider": {
+                    "identifier": {"system": NPI_SYSTEM, "value": npi},
+                    **({"display": names[npi]} if names.get(npi) else {}),
+                },
+            }
             for n, npi in enumerate(npis)
         ],
         "diagnosis": [

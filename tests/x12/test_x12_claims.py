@@ -152,3 +152,19 @@ def test_any_cut_or_junk_never_raises_and_keeps_only_true_rows(cut: int, junk: s
     assert kept.is_empty()
     if batch.claims.height < full.height:
         assert batch.rejected.height > 0
+
+
+def test_rendering_provider_name_follows_its_npi() -> None:
+    claims = _claims("imsweb__x12_complex.txt")
+    by_line = dict(zip(claims["line_number"], claims["rendering_provider_name"], strict=True))
+    # Claim-level 2310B name ("LAST, FIRST MIDDLE"), and the 2420A line override with its NPI.
+    assert by_line["1"] == "2310B1, 2310B1F J"
+    assert by_line["3"] == "2420A, TRENT"
+    assert by_line["4"] == "2310B2, 2310B1F J"
+    assert _claims("lfh__demo.example12.837")["rendering_provider_name"].to_list() == [
+        "BLUE, JACKIE D"
+    ]
+    # No NM1*82: the NPI is the billing provider's (NM1*85), and no rendering name is made up.
+    example1 = _claims("lfh__demo.example1.837")
+    assert example1["rendering_npi"].unique().to_list() == ["1912301953"]
+    assert example1["rendering_provider_name"].null_count() == example1.height

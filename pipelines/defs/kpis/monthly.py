@@ -1,4 +1,8 @@
-"""Monthly 64520 denial KPIs by payer, written idempotently one service month at a time."""
+"""Monthly 64520 denial KPIs by payer, written idempotently one service month at a time.
+
+The figures come from `models/kpis.py`, the definition the dashboards and the report use too;
+this module only reads the month's lines and replaces the month's rows.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,9 @@ import duckdb
 
 from data_contracts.input_contract import TARGET_CPT
 from data_contracts.warehouse_schema import CLAIM_ACKNOWLEDGEMENTS
-from models.kpis_front_end import front_end_rejected_sql, front_end_rejection_columns_sql
+from models.kpis import ALL_PAYERS, KPI_TABLE_COLUMNS, kpi_lines_sql, service_month_kpis
 
 KPI_TABLE = "monthly_denial_kpis"
-ALL_PAYERS = "ALL"
 
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS {KPI_TABLE} (
@@ -36,41 +39,9 @@ _ADD_FRONT_END = [
     f"ALTER TABLE {KPI_TABLE} ADD COLUMN IF NOT EXISTS front_end_rejection_rate DOUBLE",
 ]
 
-# House definition (rcm-kpis.md: the HFMA Task Force recommends line level, by volume and by
-# dollars): denied ÷ adjudicated 64520 lines of the service-month cohort, pending lines left out
-# of the denominator because their outcome is unknown; payer_id 'ALL' is the month's total.
-# Lines rejected at the front end (277CA) were never adjudicated: `denied` is NULL, so they are
-# out of the denial rate too, and counted by the front-end rejection rate beside it.
 _INSERT = f"""
-INSERT INTO {KPI_TABLE}
-WITH month_lines AS (
-    SELECT c.payer_id, c.charge_amount, o.status, o.denied,
-           {front_end_rejected_sql("c")} AS front_end_rejected
-    FROM staged_claim_lines AS c
-    LEFT JOIN line_outcomes AS o USING (claim_id, line_number)
-    WHERE c.cpt_code = '{TARGET_CPT}'
-      AND c.service_date >= $month_start AND c.service_date < $month_end
-)
-SELECT
-    $month_start::DATE AS service_month,
-    CASE WHEN GROUPING(payer_id) = 1 THEN '{ALL_PAYERS}' ELSE payer_id END AS payer_id,
-    count(*) AS lines,
-    count(denied) AS adjudicated_lines,
-    count(*) FILTER (WHERE coalesce(status, 'pending') = 'pending') AS pending_lines,
-    count(*) FILTER (WHERE denied) AS denied_lines,
-    (count(*) FILTER (WHERE denied)) / nullif(count(denied), 0) AS denial_rate_count,
-    coalesce(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0) AS adjudicated_charge,
-    coalesce(sum(charge_amount) FILTER (WHERE denied), 0) AS denied_charge,
-    coalesce(sum(charge_amount) FILTER (WHERE denied), 0)::DOUBLE
-        / nullif(sum(charge_amount) FILTER (WHERE denied IS NOT NULL), 0)::DOUBLE
-        AS denial_rate_dollars,
-    now()::TIMESTAMP AS computed_at,
-    {front_end_rejection_columns_sql("front_end_rejected")}
-FROM month_lines
-GROUP BY GROUPING SETS ((payer_id), ())
--- A month with no lines still gets no 'ALL' row: count(*) of an empty grouping set is one row,
--- so drop it explicitly to keep "no data" distinguishable from "zero denials".
-HAVING count(*) > 0
+INSERT INTO {KPI_TABLE} ({", ".join(KPI_TABLE_COLUMNS)}, computed_at)
+SELECT {", ".join(KPI_TABLE_COLUMNS)}, now()::TIMESTAMP FROM month_kpis_frame
 """
 
 
@@ -89,14 +60,18 @@ def write_monthly_kpis(
     conn.execute(_CREATE)
     for ddl in (*_ADD_FRONT_END, CLAIM_ACKNOWLEDGEMENTS):
         conn.execute(ddl)
+    lines = conn.sql(kpi_lines_sql(), params={"month_start": start, "month_end": end}).pl()
+    conn.register("month_kpis_frame", service_month_kpis(lines, start).to_arrow())
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(f"DELETE FROM {KPI_TABLE} WHERE service_month = $1", [start])
-        conn.execute(_INSERT, {"month_start": start, "month_end": end})
+        conn.execute(_INSERT)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.unregister("month_kpis_frame")
     row = conn.execute(
         f"""
         SELECT

@@ -639,6 +639,8 @@ class ChunkSimulator:
             c["payer_name"].append(payer.payer_name)
             c["plan_type"].append(payer.plan_type)
             c["rendering_npi"].append(npi)
+            # Therapy, imaging and lab claims of other practices carry their NPI only.
+            c["rendering_provider_name"].append(prov.name if npi == prov.npi else None)
             c["place_of_service"].append(claim["pos"])
             c["service_date"].append(day)
             c["submission_date"].append(submission)

@@ -511,6 +511,62 @@ class Provider:
     late_filing_rate: float
     dx_with_dot: float
     verbosity: float
+    name: str = ""  # "LAST, FIRST" as on the claim (837P NM1*82); fictitious
+
+
+# Fictitious provider names: 20 × 20 combinations cover the 400 providers of the largest world.
+# Drawn from the index, not the random stream, so every other value of a world stays the same.
+PROVIDER_SURNAMES: tuple[str, ...] = (
+    "ALDEN",
+    "BRANDT",
+    "CARVER",
+    "DELACROIX",
+    "ELLIS",
+    "FARROW",
+    "GALLOWAY",
+    "HALVORSEN",
+    "IBARRA",
+    "JANSSEN",
+    "KOVAC",
+    "LINDQVIST",
+    "MARSH",
+    "NAKAMURA",
+    "OKAFOR",
+    "PRZYBYL",
+    "QUINTERO",
+    "ROWE",
+    "SANTOS",
+    "THORNE",
+)
+PROVIDER_GIVEN_NAMES: tuple[str, ...] = (
+    "ANNA",
+    "BEN",
+    "CLARA",
+    "DEV",
+    "ELENA",
+    "FARID",
+    "GRACE",
+    "HUGO",
+    "IRIS",
+    "JONAS",
+    "KEIKO",
+    "LIAM",
+    "MAYA",
+    "NOOR",
+    "OMAR",
+    "PRIYA",
+    "RAFAEL",
+    "SOFIA",
+    "TOMAS",
+    "YARA",
+)
+
+
+def provider_name(index: int) -> str:
+    """The fictitious "LAST, FIRST" name of the index-th provider of a world."""
+    surnames, given = PROVIDER_SURNAMES, PROVIDER_GIVEN_NAMES
+    turn = index // len(surnames)
+    return f"{surnames[index % len(surnames)]}, {given[(index + turn) % len(given)]}"
 
 
 POS_CODES: tuple[str, ...] = ("11", "24", "22", "19", "21")
@@ -555,6 +611,7 @@ def make_providers(rng: np.random.Generator, count: int) -> tuple[Provider, ...]
                 late_filing_rate=float(rng.choice([0.005, 0.015, 0.05], p=[0.5, 0.4, 0.1])),
                 dx_with_dot=float(rng.choice([0.0, 1.0, 0.5], p=[0.45, 0.45, 0.1])),
                 verbosity=float(rng.uniform(0.0, 1.0)),
+                name=provider_name(i),
             )
         )
     return tuple(providers)

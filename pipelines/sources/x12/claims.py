@@ -6,6 +6,8 @@ Choices (documented for users in docs/x12.md "## X12"):
   NM109 when sent (4010 style), else "<subscriber id>:<patient DMG02>" so family members differ.
 - plan_type: SBR09 of the 2000B subscriber loop through `PLAN_TYPE_BY_FILING_INDICATOR`.
 - rendering_npi: line NM1*82 (2420A), else claim NM1*82 (2310B), else billing NM1*85 (2010AA).
+- rendering_provider_name: the name on the same NM1*82 ("LAST, FIRST MIDDLE SUFFIX" for a
+  person, NM103 for an organisation); empty when the NPI came from the billing provider.
 - place_of_service: SV105, else CLM05-1. service_date: line DTP*472 (start of an RD8 range).
 - submission_date: BHT04, else GS04.
 - diagnosis_codes: the HI codes (ABK/ABF, or 4010 BK/BF) the SV107 pointers name, in pointer
@@ -47,6 +49,7 @@ CLAIM_COLUMNS = (
     "payer_name",
     "plan_type",
     "rendering_npi",
+    "rendering_provider_name",
     "place_of_service",
     "service_date",
     "submission_date",
@@ -89,6 +92,22 @@ FILING_INDICATOR_BY_PLAN_TYPE: dict[str, str] = {
 }
 PRINCIPAL_DX = ("ABK", "BK")
 OTHER_DX = ("ABF", "BF")
+
+
+# NM103 the X12 writer puts on NM1*82 when the flat claims carry no name (NM103 is required):
+# read back as no name.
+UNNAMED_PROVIDER = "RENDERING"
+
+
+def provider_name(nm1: Segment) -> str | None:
+    """A provider's name from NM1: "LAST, FIRST MIDDLE SUFFIX" (person) or NM103 (organisation)."""
+    last = (nm1.get(3) or "").strip()
+    if last == UNNAMED_PROVIDER and not (nm1.get(4) or "").strip():
+        return None
+    if nm1.get(2) != "1":
+        return last or None
+    given = " ".join(p.strip() for p in (nm1.get(4), nm1.get(5), nm1.get(7)) if p and p.strip())
+    return ", ".join(p for p in (last, given) if p) or None
 
 
 def plan_type_for(filing_indicator: str | None, payer_name: str | None) -> str | None:
@@ -134,6 +153,7 @@ class _Claim:
     encounter_id: str | None = None
     prior_auth_number: str | None = None
     rendering_npi: str | None = None
+    rendering_provider_name: str | None = None
     diagnoses: list[str] = field(default_factory=list)
     other_payer: bool = False
 
@@ -144,6 +164,7 @@ class _Line:
     sv1: Segment | None = None
     service_date: str | None = None
     rendering_npi: str | None = None
+    rendering_provider_name: str | None = None
     prior_auth_number: str | None = None
     lx: Segment | None = None
 
@@ -220,6 +241,13 @@ class _ClaimReader:
                     self.subscriber.filing_indicator, self.subscriber.payer_name
                 ),
                 "rendering_npi": line.rendering_npi or claim.rendering_npi or self.billing_npi,
+                "rendering_provider_name": (
+                    line.rendering_provider_name
+                    if line.rendering_npi
+                    else claim.rendering_provider_name
+                    if claim.rendering_npi
+                    else None
+                ),
                 "place_of_service": sv1.get(5) or claim.place_of_service,
                 "service_date": line.service_date,
                 "submission_date": self.submission_date,
@@ -310,8 +338,10 @@ class _ClaimReader:
                 self.last_party = self.patient
         elif entity == "82" and self.line is not None:
             self.line.rendering_npi = identifier
+            self.line.rendering_provider_name = provider_name(segment)
         elif entity == "82" and not self.claim.other_payer:
             self.claim.rendering_npi = identifier
+            self.claim.rendering_provider_name = provider_name(segment)
 
     def _reference(self, segment: Segment) -> None:
         qualifier, value = segment.get(1), segment.get(2)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.sources.x12.claims import FILING_INDICATOR_BY_PLAN_TYPE
+from pipelines.sources.x12.claims import FILING_INDICATOR_BY_PLAN_TYPE, UNNAMED_PROVIDER
 from pipelines.sources.x12.segments import format_money, parse_decimal
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,16 @@ RECEIVER_ID = "RECEIVER"
 
 class _Composite(str):
     """An element already joined from cleaned components; its separators are kept."""
+
+
+def _person_name(row: dict) -> tuple[str, str, str]:
+    """NM103-NM105 (last, first, middle) from "LAST, FIRST MIDDLE"; a placeholder when unnamed."""
+    name = (row.get("rendering_provider_name") or "").strip()
+    if not name:
+        return UNNAMED_PROVIDER, "", ""
+    last, _, given = name.partition(",")
+    first, _, middle = given.strip().partition(" ")
+    return last.strip(), first, middle.strip()
 
 
 def _clean(value: object) -> str:
@@ -261,7 +271,7 @@ def _claim_transactions(claims: pl.DataFrame) -> list[list[str]]:
                         *(_composite(q, c) for q, c in zip(qualifiers, diagnoses, strict=True)),
                     )
                 )
-            body.append(_segment("NM1", "82", "1", "RENDERING", "", "", "", "", "XX", claim_npi))
+            body.append(_segment("NM1", "82", "1", *_person_name(first), "", "", "XX", claim_npi))
             for line in lines:
                 codes = [
                     c.strip().replace(".", "").upper()
@@ -298,9 +308,7 @@ def _claim_transactions(claims: pl.DataFrame) -> list[list[str]]:
                             "NM1",
                             "82",
                             "1",
-                            "RENDERING",
-                            "",
-                            "",
+                            *_person_name(line),
                             "",
                             "",
                             "XX",
