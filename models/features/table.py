@@ -13,9 +13,11 @@ from data_contracts.warehouse_schema import MODELLING_TABLE_FIXED_COLUMNS
 from models.features.catalog import FEATURES, feature_dictionary_markdown, feature_names
 from models.features.diagnosis import add_payer_dx_denial_rate, diagnosis_features
 from models.features.documentation import (
+    ELEMENT_COLUMNS,
     add_documentation_features,
     fluoro_without_saved_images,
     note_relief,
+    with_note_elements,
 )
 from models.features.history import (
     add_denial_rates,
@@ -85,7 +87,15 @@ OUTCOME_COLUMNS = (
     "primary_denial_carc",
     "denial_category",
 )
-NOTE_COLUMNS = ("note_id", "patient_key", "encounter_id", "note_date", "note_type", "text")
+# Notes reach the features as their documentation elements, never as text (docs/security.md).
+NOTE_COLUMNS = (
+    "note_id",
+    "patient_key",
+    "encounter_id",
+    "note_date",
+    "note_type",
+    *ELEMENT_COLUMNS,
+)
 _ADJUDICATED_COLUMNS = (
     "patient_key",
     "payer_id",
@@ -195,7 +205,11 @@ def modelling_steps(
     notes: pl.LazyFrame,
     filing_limits: Mapping[str, int] | None = None,
 ) -> tuple[tuple[str, Step], ...]:
-    """The feature families in order, each a function of the target and the labelled lines."""
+    """The feature families in order, each a function of the target and the labelled lines.
+
+    `notes` carry their documentation elements (as stored), or their text (elements computed).
+    """
+    notes = with_note_elements(notes)
     return (
         (
             "same-day and modifiers",

@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
+from models.features.documentation import with_note_elements
 from models.features.history_tables import reuse_history_tables
 from models.features.table import (
     CLAIM_LINE_COLUMNS,
@@ -188,7 +189,13 @@ class HistoryState:
         if not targets.height:
             return pl.DataFrame()
         request = request_lines.select(CLAIM_LINE_COLUMNS).cast(self.lines.schema)
-        notes = request_notes.select(NOTE_COLUMNS).cast(self.notes.schema)
+        # The request's notes are read as the load reads them: their elements, not their text.
+        notes = (
+            with_note_elements(request_notes.lazy())
+            .collect()
+            .select(NOTE_COLUMNS)
+            .cast(self.notes.schema)
+        )
         if not self.request_is_after_history(request, notes):
             return self.rebuilt_features(request, notes)
         patients = request.get_column("patient_key").to_list()
