@@ -183,19 +183,22 @@ class HistoryState:
                     return False
         return True
 
+    def note_elements(self, request_notes: pl.DataFrame) -> pl.DataFrame:
+        """The request's notes as the load stores them: their elements, not their text."""
+        return (
+            with_note_elements(request_notes.lazy())
+            .collect()
+            .select(NOTE_COLUMNS)
+            .cast(self.notes.schema)
+        )
+
     def features(self, request_lines: pl.DataFrame, request_notes: pl.DataFrame) -> pl.DataFrame:
         """Modelling-table rows of the request's 64520 lines, seen as the daily run would."""
         targets = request_lines.filter(pl.col("cpt_code") == TARGET_CPT).select(LINE_KEY)
         if not targets.height:
             return pl.DataFrame()
         request = request_lines.select(CLAIM_LINE_COLUMNS).cast(self.lines.schema)
-        # The request's notes are read as the load reads them: their elements, not their text.
-        notes = (
-            with_note_elements(request_notes.lazy())
-            .collect()
-            .select(NOTE_COLUMNS)
-            .cast(self.notes.schema)
-        )
+        notes = self.note_elements(request_notes)
         if not self.request_is_after_history(request, notes):
             return self.rebuilt_features(request, notes)
         patients = request.get_column("patient_key").to_list()
@@ -235,6 +238,7 @@ class HistoryState:
     def rebuilt_features(self, request: pl.DataFrame, notes: pl.DataFrame) -> pl.DataFrame:
         """The exact slow path: the whole modelling table over history plus request."""
         targets = request.filter(pl.col("cpt_code") == TARGET_CPT).select(LINE_KEY)
+        notes = self.note_elements(notes)
         lines = pl.concat([self.lines, request])
         table = build_modelling_table(
             lines.lazy(), self.outcomes.lazy(), pl.concat([self.notes, notes]).lazy()
