@@ -341,6 +341,8 @@ def test_a_failed_manifest_write_leaves_no_export_and_fails_the_run(
     settings = ProductSettings(
         landing=bad_run.landing, warehouse=data / "warehouse.duckdb", exports=exports
     )
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        runs_before = con.execute("SELECT * FROM scoring_runs ORDER BY 1").fetchall()
     only_export = dg.AssetSelection.assets("risk_score_export")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DENIAL_RISK_PHI_KEY", PHI_KEY)
@@ -352,8 +354,8 @@ def test_a_failed_manifest_write_leaves_no_export_and_fails_the_run(
     )
     assert set(exports.iterdir()) == blockers  # no CSV, no manifest, no temp file
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        exported = con.execute("SELECT exported FROM scoring_runs").fetchall()
-    assert (True,) not in exported  # the scores were not issued
+        runs_after = con.execute("SELECT * FROM scoring_runs ORDER BY 1").fetchall()
+    assert runs_after == runs_before  # nothing new marked as issued
 
     for blocker in blockers:
         blocker.rmdir()
