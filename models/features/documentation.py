@@ -6,6 +6,11 @@ negation cue ("no", "denies", "without", "not", "negative for", ...) are blanked
 to a sentence break or a "but"/"however". Concept mentions are searched in the masked copy;
 findings whose wording itself contains a cue ("negative aspiration", "failed PT without relief",
 "no relief") have their own patterns on the unmasked copy.
+
+The regex work runs once per note, at load: `note_element_values` gives the note's elements
+(`el_*`, stored in `staged_notes` so that the text can be cleared); a line's features combine
+the elements of its linked notes (`linked_notes`, `element_aggregations`,
+`documentation_from_elements`), as the joined text of those notes did (docs/features.md).
 """
 
 from __future__ import annotations
