@@ -109,10 +109,59 @@ CREATE TABLE IF NOT EXISTS staged_notes (
     encounter_id VARCHAR,
     note_date DATE NOT NULL,
     note_type VARCHAR NOT NULL,
-    text VARCHAR NOT NULL,
+    text VARCHAR,
     source_file VARCHAR NOT NULL,
     source_row BIGINT NOT NULL
 )"""
+
+# The documentation elements of each note (`models/features/documentation.py` computes them at
+# load, `elements_version` says with which definitions); the note text is cleared once they are
+# stored unless DENIAL_RISK_KEEP_NOTE_TEXT=1 (docs/security.md "Note text").
+NOTE_ELEMENT_COLUMNS: dict[str, str] = {
+    "el_present": "BOOLEAN",
+    "el_indication": "BOOLEAN",
+    "el_symptom_months_before": "DOUBLE",
+    "el_symptom_months_after": "DOUBLE",
+    "el_failure_mentions": "INTEGER",
+    "el_negated_failure_mentions": "INTEGER",
+    "el_conservative_weeks_after": "DOUBLE",
+    "el_conservative_weeks_before": "DOUBLE",
+    "el_functional_impact": "BOOLEAN",
+    "el_lumbar": "BOOLEAN",
+    "el_thoracic": "BOOLEAN",
+    "el_bilateral_at_block": "BOOLEAN",
+    "el_left_at_block": "BOOLEAN",
+    "el_right_at_block": "BOOLEAN",
+    "el_bilateral": "BOOLEAN",
+    "el_left": "BOOLEAN",
+    "el_right": "BOOLEAN",
+    "el_imaging_guidance": "BOOLEAN",
+    "el_images_saved": "BOOLEAN",
+    "el_aspiration_finding": "BOOLEAN",
+    "el_aspiration_mentioned": "BOOLEAN",
+    "el_aspiration_not_done": "BOOLEAN",
+    "el_bupivacaine": "BOOLEAN",
+    "el_ropivacaine": "BOOLEAN",
+    "el_lidocaine": "BOOLEAN",
+    "el_volume_after_agent": "DOUBLE",
+    "el_volume_before_agent": "DOUBLE",
+    "el_volume_any": "DOUBLE",
+    "el_response_measured": "BOOLEAN",
+    "el_relief_pct_stated": "DOUBLE",
+    "el_relief_complete": "BOOLEAN",
+    "el_relief_minimal": "BOOLEAN",
+    "el_relief_none": "BOOLEAN",
+    "el_note_relief_pct": "DOUBLE",
+}
+# Warehouses created before the elements existed: text becomes nullable, the columns are added.
+STAGED_NOTES_ELEMENTS: tuple[str, ...] = (
+    "ALTER TABLE staged_notes ALTER COLUMN text DROP NOT NULL",
+    "ALTER TABLE staged_notes ADD COLUMN IF NOT EXISTS elements_version INTEGER",
+    *(
+        f"ALTER TABLE staged_notes ADD COLUMN IF NOT EXISTS {name} {sql_type}"
+        for name, sql_type in NOTE_ELEMENT_COLUMNS.items()
+    ),
+)
 
 # Every 835 reversal (CLP02 = 22). It cancels the outcomes of its claim adjudicated before it
 # in OTHER files (within its own file the reader has applied it already): `line_outcomes`
@@ -255,6 +304,7 @@ INGEST_DDL: tuple[str, ...] = (
     STAGED_REMIT_ADJUSTMENTS,
     STAGED_REMIT_REVERSALS,
     STAGED_NOTES,
+    *STAGED_NOTES_ELEMENTS,
     LINE_OUTCOMES,
     REMIT_LINE_OUTCOMES,
     INGEST_LEDGER,

@@ -31,6 +31,14 @@ class ProductSettings:
         )
     )
 
+    # Keep note text after its documentation elements are stored (default: cleared);
+    # DENIAL_RISK_KEEP_NOTE_TEXT=1 (docs/security.md "Note text").
+    keep_note_text: bool = field(
+        default_factory=lambda: (
+            os.environ.get("DENIAL_RISK_KEEP_NOTE_TEXT", "").strip().lower() in ("1", "true", "yes")
+        )
+    )
+
     def __post_init__(self) -> None:
         if self.outgoing is None:
             default = self.landing.parent / "outgoing"

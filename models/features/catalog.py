@@ -831,6 +831,17 @@ def feature_dictionary_markdown() -> str:
         "adjudicated and notes dated before the line's submission date. 'domain §' refers to",
         "the domain notes `cpt-64520.md`.",
         "",
+        "Documentation features (and `prior_block_relief_pct`) read each note's documentation",
+        "elements, computed from `staged_notes.text` once when the note is loaded and stored in",
+        "its `el_*` columns (`models/features/documentation.py`, `NOTE_ELEMENTS_VERSION`); the",
+        "text is then cleared (docs/security.md). A line's value combines its linked notes in",
+        "note order: an element found in any note counts, the first note stating a value gives",
+        "it, counts add up. So every pattern is matched within one note, never across two:",
+        "before the elements, a line's notes were joined into one text, and a match could span",
+        "the end of one note and the start of the next (a duration split over two notes). The",
+        "values are otherwise identical (tested on a synthetic world with the notes regrouped",
+        "three to a line, `tests/features/test_note_elements.py`).",
+        "",
     ]
     families = dict.fromkeys(f.family for f in FEATURES)
     for family in families:

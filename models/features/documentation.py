@@ -6,11 +6,25 @@ negation cue ("no", "denies", "without", "not", "negative for", ...) are blanked
 to a sentence break or a "but"/"however". Concept mentions are searched in the masked copy;
 findings whose wording itself contains a cue ("negative aspiration", "failed PT without relief",
 "no relief") have their own patterns on the unmasked copy.
+
+The regex work runs once per note, at load: `note_element_values` gives the note's elements
+(`el_*`, stored in `staged_notes` so that the text can be cleared); a line's features combine
+the elements of its linked notes (`linked_notes`, `element_aggregations`,
+`documentation_from_elements`), as the joined text of those notes did (docs/features.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
+
+from data_contracts.warehouse_schema import NOTE_ELEMENT_COLUMNS
+
+# Bump when an element's definition changes: stored elements of another version are recomputed
+# from the note text at the next load, or their notes re-read from the landing file when the
+# text was cleared (`pipelines/sources/landing/note_elements.py`).
+NOTE_ELEMENTS_VERSION = 1
 
 NUMBER_WORDS = {
     "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
@@ -212,23 +226,40 @@ def _side_at_block(side: str) -> str:
     return rf"(?:{side}){words}[\s-]+(?:{BLOCK_TERMS})|(?:{BLOCK_TERMS}){words}[\s,(-]+(?:{side})"
 
 
-def relief_pct(norm: pl.Expr) -> pl.Expr:
-    """Relief percentage from earlier blocks ('no relief' 0, 'minimal' 10, 'complete' 100)."""
+def relief_parts(norm: pl.Expr) -> dict[str, pl.Expr]:
+    """The relief elements of a text: the first stated percentage, complete, minimal, none."""
     groups = norm.str.extract_groups(RELIEF_PCT)
-    pct = pl.coalesce(groups.struct.field("1"), groups.struct.field("2")).cast(
+    stated = pl.coalesce(groups.struct.field("1"), groups.struct.field("2")).cast(
         pl.Float64, strict=False
     )
+    return {
+        "stated": stated,
+        "complete": norm.str.contains(_near(BLOCK_CONTEXT, RELIEF_COMPLETE, 60)),
+        "minimal": norm.str.contains(_near(BLOCK_CONTEXT, RELIEF_MINIMAL, 60)),
+        "none": norm.str.contains(_near(BLOCK_CONTEXT, RELIEF_NONE, 60)),
+    }
+
+
+def relief_from_parts(
+    stated: pl.Expr, complete: pl.Expr, minimal: pl.Expr, none: pl.Expr
+) -> pl.Expr:
+    """Relief percentage from earlier blocks ('no relief' 0, 'minimal' 10, 'complete' 100)."""
     return (
-        pl.when(pct.is_not_null() & (pct <= 100))
-        .then(pct)
-        .when(norm.str.contains(_near(BLOCK_CONTEXT, RELIEF_COMPLETE, 60)))
+        pl.when(stated.is_not_null() & (stated <= 100))
+        .then(stated)
+        .when(complete)
         .then(pl.lit(100.0))
-        .when(norm.str.contains(_near(BLOCK_CONTEXT, RELIEF_MINIMAL, 60)))
+        .when(minimal)
         .then(pl.lit(MINIMAL_RELIEF_PCT))
-        .when(norm.str.contains(_near(BLOCK_CONTEXT, RELIEF_NONE, 60)))
+        .when(none)
         .then(pl.lit(0.0))
         .otherwise(None)
     )
+
+
+def relief_pct(norm: pl.Expr) -> pl.Expr:
+    """Relief percentage from earlier blocks stated in one text."""
+    return relief_from_parts(**relief_parts(norm))
 
 
 def _weeks(groups: pl.Expr) -> pl.Expr:
@@ -237,8 +268,9 @@ def _weeks(groups: pl.Expr) -> pl.Expr:
     return pl.when(unit.str.starts_with("w")).then(n).otherwise(n * WEEKS_PER_MONTH)
 
 
-def symptom_months(norm: pl.Expr) -> pl.Expr:
-    """How long the symptoms have lasted, in months ("for 8 months", "began 13 mo ago").
+def symptom_month_parts(norm: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """How long the symptoms have lasted, in months: the first "13 mo ago" form (before the
+    unit) and the first "for 8 months" form (after a preposition); the former wins.
 
     Treatment and relief durations ("PT x 6 wks", "relief for 2 weeks") are blanked first; short
     fixed patterns keep this cheap (a long bounded gap made the regex 30x slower, measured).
@@ -262,54 +294,129 @@ def symptom_months(norm: pl.Expr) -> pl.Expr:
             .otherwise(n)
         )
 
-    return pl.coalesce(months(before), months(after)).round(1)
+    return months(before), months(after)
 
 
-def conservative_weeks(norm: pl.Expr) -> pl.Expr:
-    """Weeks of conservative treatment stated in the same sentence as the treatment."""
+def conservative_week_parts(norm: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """Weeks of conservative treatment stated in the same sentence as the treatment: the first
+    duration after a treatment, and the first before one; the former wins."""
     after = norm.str.extract_groups(rf"(?:{CONSERVATIVE})[^.;\n]{{0,60}}?{DURATION}")
     before = norm.str.extract_groups(rf"{DURATION}[^.;\n]{{0,40}}?(?:{CONSERVATIVE})")
-    return pl.coalesce(_weeks(after), _weeks(before)).round(1)
+    return _weeks(after), _weeks(before)
 
 
-def note_text_features(norm: pl.Expr, masked: pl.Expr, present: pl.Expr) -> list[pl.Expr]:
-    """Documentation features from the normalised and negation-masked text of a note.
+def note_element_values(norm: pl.Expr, masked: pl.Expr, text: pl.Expr) -> list[pl.Expr]:
+    """The documentation elements of ONE note (the `el_*` columns, `NOTE_ELEMENT_COLUMNS`).
 
-    Pass materialised columns (see `add_note_text_features`): each pattern then reads the
-    normalised text once instead of re-deriving it per feature.
+    Pass materialised columns (see `add_note_elements`): each pattern then reads the normalised
+    text once. Every pattern is matched within a note, never across two notes: the line-level
+    features combine these values (`ELEMENT_AGGREGATION`, `documentation_from_elements`).
     """
-    lumbar = masked.str.contains(LUMBAR)
-    thoracic = masked.str.contains(THORACIC)
     side_text = masked.str.replace_all(HISTORY_CLAUSE, " ")
-    bilateral_at, left_at, right_at = (
-        side_text.str.contains(_side_at_block(side) + fused)
-        for side, fused in (
-            (BILATERAL, ""),
-            (LEFT, r"|\bl[- ]lsg?b\b"),
-            (RIGHT, r"|\br[- ]lsg?b\b"),
+    at_block = {
+        side: side_text.str.contains(_side_at_block(pattern) + fused)
+        for side, pattern, fused in (
+            ("bilateral", BILATERAL, ""),
+            ("left", LEFT, r"|\bl[- ]lsg?b\b"),
+            ("right", RIGHT, r"|\br[- ]lsg?b\b"),
         )
-    )
-    # A side written next to the block wins; otherwise any side outside history clauses.
-    at_block = bilateral_at | left_at | right_at
-    bilateral = pl.when(at_block).then(bilateral_at).otherwise(side_text.str.contains(BILATERAL))
-    left = pl.when(at_block).then(left_at).otherwise(side_text.str.contains(LEFT))
-    right = pl.when(at_block).then(right_at).otherwise(side_text.str.contains(RIGHT))
-    agent = pl.when(masked.str.contains(AGENTS["bupivacaine"])).then(pl.lit("bupivacaine"))
-    for name in ("ropivacaine", "lidocaine"):
-        agent = agent.when(masked.str.contains(AGENTS[name])).then(pl.lit(name))
+    }
     volume_after = norm.str.extract(rf"(?:{ANY_AGENT})[^;\n]{{0,40}}?{VOLUME}", 1)
     volume_before = norm.str.extract(
         rf"{VOLUME}\s+(?:of\s+)?(?:\d+(?:\.\d+)?\s*%\s*)?(?:{ANY_AGENT})", 1
     )
-    volume = pl.coalesce(volume_after, volume_before, norm.str.extract(VOLUME, 1)).cast(
-        pl.Float64, strict=False
-    )
+    symptoms_before, symptoms_after = symptom_month_parts(norm)
+    weeks_after, weeks_before = conservative_week_parts(norm)
+    relief = relief_parts(norm)
     # A failure may sit in the next clause ("tried 8 weeks of PT; no improvement").
-    failed = norm.str.count_matches(
-        _near(FAILURE, CONSERVATIVE, clause=r"[^.\n]")
-    ) > norm.str.count_matches(rf"{NEGATED_FAILURE}[^.;\n]{{0,80}}(?:{CONSERVATIVE})")
-    aspiration = norm.str.contains(ASPIRATION_FINDING) | (
-        norm.str.contains(r"aspirat") & ~norm.str.contains(ASPIRATION_NOT_DONE)
+    failures = norm.str.count_matches(_near(FAILURE, CONSERVATIVE, clause=r"[^.\n]"))
+    negated = norm.str.count_matches(rf"{NEGATED_FAILURE}[^.;\n]{{0,80}}(?:{CONSERVATIVE})")
+    # The relief the history features read (`note_relief`): its own normalisation (no number
+    # words) and pre-filter, as before the elements existed.
+    hinted = text.fill_null("").str.contains(RELIEF_HINT)
+    note_relief_pct = pl.when(hinted).then(relief_pct(normalized_text(text, number_words=False)))
+    return [
+        (text.is_not_null() & (text.str.strip_chars() != "")).alias("el_present"),
+        masked.str.contains(INDICATION).alias("el_indication"),
+        symptoms_before.alias("el_symptom_months_before"),
+        symptoms_after.alias("el_symptom_months_after"),
+        failures.cast(pl.Int32).alias("el_failure_mentions"),
+        negated.cast(pl.Int32).alias("el_negated_failure_mentions"),
+        weeks_after.alias("el_conservative_weeks_after"),
+        weeks_before.alias("el_conservative_weeks_before"),
+        masked.str.contains(FUNCTIONAL).alias("el_functional_impact"),
+        masked.str.contains(LUMBAR).alias("el_lumbar"),
+        masked.str.contains(THORACIC).alias("el_thoracic"),
+        *(expr.alias(f"el_{side}_at_block") for side, expr in at_block.items()),
+        side_text.str.contains(BILATERAL).alias("el_bilateral"),
+        side_text.str.contains(LEFT).alias("el_left"),
+        side_text.str.contains(RIGHT).alias("el_right"),
+        masked.str.contains(IMAGING).alias("el_imaging_guidance"),
+        masked.str.contains(IMAGES_SAVED).alias("el_images_saved"),
+        norm.str.contains(ASPIRATION_FINDING).alias("el_aspiration_finding"),
+        norm.str.contains(r"aspirat").alias("el_aspiration_mentioned"),
+        norm.str.contains(ASPIRATION_NOT_DONE).alias("el_aspiration_not_done"),
+        *(masked.str.contains(AGENTS[name]).alias(f"el_{name}") for name in AGENTS),
+        volume_after.cast(pl.Float64, strict=False).alias("el_volume_after_agent"),
+        volume_before.cast(pl.Float64, strict=False).alias("el_volume_before_agent"),
+        norm.str.extract(VOLUME, 1).cast(pl.Float64, strict=False).alias("el_volume_any"),
+        (masked.str.contains(RESPONSE) | norm.str.contains(RESPONSE)).alias("el_response_measured"),
+        relief["stated"].alias("el_relief_pct_stated"),
+        relief["complete"].alias("el_relief_complete"),
+        relief["minimal"].alias("el_relief_minimal"),
+        relief["none"].alias("el_relief_none"),
+        note_relief_pct.alias("el_note_relief_pct"),
+    ]
+
+
+# How a line combines the elements of its linked notes, read in note order (date, id): "any"
+# note documents it, the "first" note that states a value gives it, or the counts add up.
+ELEMENT_AGGREGATION: dict[str, str] = {
+    "el_symptom_months_before": "first",
+    "el_symptom_months_after": "first",
+    "el_failure_mentions": "sum",
+    "el_negated_failure_mentions": "sum",
+    "el_conservative_weeks_after": "first",
+    "el_conservative_weeks_before": "first",
+    "el_volume_after_agent": "first",
+    "el_volume_before_agent": "first",
+    "el_volume_any": "first",
+    "el_relief_pct_stated": "first",
+    "el_note_relief_pct": "first",
+}
+ELEMENT_COLUMNS: tuple[str, ...] = tuple(NOTE_ELEMENT_COLUMNS)
+
+
+def element_aggregations() -> list[pl.Expr]:
+    """Per line key: its linked notes' elements combined (rows in note order)."""
+    exprs = []
+    for name in ELEMENT_COLUMNS:
+        how = ELEMENT_AGGREGATION.get(name, "any")
+        col = pl.col(name)
+        if how == "first":
+            exprs.append(col.drop_nulls().first().alias(name))
+        elif how == "sum":
+            exprs.append(col.sum().alias(name))
+        else:
+            exprs.append(col.any().alias(name))
+    return exprs
+
+
+def documentation_from_elements() -> list[pl.Expr]:
+    """The documentation features of a line from its combined elements (one row per line)."""
+    el = pl.col
+    present = el("el_present").fill_null(False)
+    at_block = el("el_bilateral_at_block") | el("el_left_at_block") | el("el_right_at_block")
+    # A side written next to the block wins; otherwise any side outside history clauses.
+    bilateral = pl.when(at_block).then(el("el_bilateral_at_block")).otherwise(el("el_bilateral"))
+    left = pl.when(at_block).then(el("el_left_at_block")).otherwise(el("el_left"))
+    right = pl.when(at_block).then(el("el_right_at_block")).otherwise(el("el_right"))
+    lumbar, thoracic = el("el_lumbar"), el("el_thoracic")
+    agent = pl.when(el("el_bupivacaine")).then(pl.lit("bupivacaine"))
+    for name in ("ropivacaine", "lidocaine"):
+        agent = agent.when(el(f"el_{name}")).then(pl.lit(name))
+    aspiration = el("el_aspiration_finding") | (
+        el("el_aspiration_mentioned") & ~el("el_aspiration_not_done")
     )
 
     def when_present(expr: pl.Expr) -> pl.Expr:
@@ -317,11 +424,17 @@ def note_text_features(norm: pl.Expr, masked: pl.Expr, present: pl.Expr) -> list
 
     return [
         present.alias("note_present"),
-        when_present(masked.str.contains(INDICATION)).alias("doc_indication"),
-        when_present(symptom_months(norm)).alias("doc_symptom_months"),
-        when_present(failed).alias("doc_conservative_failed"),
-        when_present(conservative_weeks(norm)).alias("doc_conservative_weeks"),
-        when_present(masked.str.contains(FUNCTIONAL)).alias("doc_functional_impact"),
+        when_present(el("el_indication")).alias("doc_indication"),
+        when_present(
+            pl.coalesce("el_symptom_months_before", "el_symptom_months_after").round(1)
+        ).alias("doc_symptom_months"),
+        when_present(el("el_failure_mentions") > el("el_negated_failure_mentions")).alias(
+            "doc_conservative_failed"
+        ),
+        when_present(
+            pl.coalesce("el_conservative_weeks_after", "el_conservative_weeks_before").round(1)
+        ).alias("doc_conservative_weeks"),
+        when_present(el("el_functional_impact")).alias("doc_functional_impact"),
         when_present(
             pl.when(lumbar & thoracic)
             .then(pl.lit("both"))
@@ -340,42 +453,72 @@ def note_text_features(norm: pl.Expr, masked: pl.Expr, present: pl.Expr) -> list
             .then(pl.lit("right"))
             .otherwise(pl.lit("not_documented"))
         ).alias("doc_side"),
-        when_present(masked.str.contains(IMAGING)).alias("doc_imaging_guidance"),
-        when_present(masked.str.contains(IMAGES_SAVED)).alias("doc_images_saved"),
+        when_present(el("el_imaging_guidance")).alias("doc_imaging_guidance"),
+        when_present(el("el_images_saved")).alias("doc_images_saved"),
         when_present(aspiration).alias("doc_aspiration"),
         when_present(agent.otherwise(pl.lit("not_documented"))).alias("doc_anesthetic_agent"),
-        when_present(volume).alias("doc_volume_ml"),
-        when_present(masked.str.contains(RESPONSE) | norm.str.contains(RESPONSE)).alias(
-            "doc_response_measured"
-        ),
-        when_present(relief_pct(norm)).alias("doc_prior_relief_pct"),
+        when_present(
+            pl.coalesce("el_volume_after_agent", "el_volume_before_agent", "el_volume_any")
+        ).alias("doc_volume_ml"),
+        when_present(el("el_response_measured")).alias("doc_response_measured"),
+        when_present(
+            relief_from_parts(
+                el("el_relief_pct_stated"),
+                el("el_relief_complete"),
+                el("el_relief_minimal"),
+                el("el_relief_none"),
+            )
+        ).alias("doc_prior_relief_pct"),
     ]
 
 
-def add_note_text_features(frame: pl.LazyFrame, text: str = "text") -> pl.LazyFrame:
-    """Attach the documentation features of the note text in column `text`."""
-    present = pl.col(text).is_not_null() & (pl.col(text).str.strip_chars() != "")
+def add_note_elements(frame: pl.LazyFrame, text: str = "text") -> pl.LazyFrame:
+    """Attach the documentation elements (`el_*`) of the note text in column `text`."""
     return (
         frame.with_columns(normalized_text(pl.col(text)).alias("_norm"))
         .with_columns(negation_masked(pl.col("_norm")).alias("_masked"))
-        .with_columns(*note_text_features(pl.col("_norm"), pl.col("_masked"), present))
+        .with_columns(*note_element_values(pl.col("_norm"), pl.col("_masked"), pl.col(text)))
         .drop("_norm", "_masked")
+    )
+
+
+def note_elements(notes: pl.DataFrame, text: str = "text") -> pl.DataFrame:
+    """`add_note_elements` over slices of the notes (the normalised copies of every note never
+    coexist in memory: bounds the peak at 10M lines)."""
+    slices = [
+        add_note_elements(notes.slice(start, TEXT_SLICE_ROWS).lazy(), text).collect()
+        for start in range(0, max(notes.height, 1), TEXT_SLICE_ROWS)
+    ]
+    return pl.concat(slices)
+
+
+def with_note_elements(notes: pl.LazyFrame) -> pl.LazyFrame:
+    """Notes with their elements: as stored (the warehouse), or computed from `text`."""
+    names = notes.collect_schema().names()
+    if all(c in names for c in ELEMENT_COLUMNS):
+        return notes
+    return note_elements(notes.collect()).lazy()
+
+
+def add_note_text_features(frame: pl.LazyFrame, text: str = "text") -> pl.LazyFrame:
+    """Attach the documentation features of each row's text read as one note."""
+    return (
+        add_note_elements(frame, text)
+        .with_columns(*documentation_from_elements())
+        .drop(ELEMENT_COLUMNS)
     )
 
 
 def note_relief(notes: pl.LazyFrame) -> pl.LazyFrame:
     """Relief percentages documented in any note: patient_key, note_date, relief_pct."""
-    # A cheap pre-filter keeps the regex work to notes that can mention relief at all.
     return (
-        notes.filter(pl.col("text").str.contains(RELIEF_HINT))
+        with_note_elements(notes)
+        .filter(pl.col("el_note_relief_pct").is_not_null())
         .select(
             "patient_key",
             pl.col("note_date").cast(pl.Date),
-            normalized_text(pl.col("text"), number_words=False).alias("_norm"),
+            pl.col("el_note_relief_pct").alias("relief_pct"),
         )
-        .with_columns(relief_pct(pl.col("_norm")).alias("relief_pct"))
-        .filter(pl.col("relief_pct").is_not_null())
-        .drop("_norm")
     )
 
 
@@ -418,8 +561,12 @@ LATE_NOTE_DAYS = 3
 _TYPE_RANK = {"procedure": 0, "history_physical": 1, "follow_up": 2}
 
 
-def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
-    """Per line key: text of the notes linked to it, dated no later than the submission date.
+def linked_notes(
+    target: pl.LazyFrame, notes: pl.LazyFrame, carry: Sequence[str] = ELEMENT_COLUMNS
+) -> pl.LazyFrame:
+    """Per line key: the notes linked to it (columns `carry`), in note order (date, id).
+
+    Only notes dated no later than the line's submission date link to it.
 
     Notes link by encounter_id when present, else by patient_key and note_date = service_date;
     a line with no procedure note so linked takes the patient's procedure note dictated up to
@@ -437,7 +584,7 @@ def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
         .str.to_lowercase()
         .replace_strict(_TYPE_RANK, default=3, return_dtype=pl.Int8)
         .alias("_type_rank"),
-        "text",
+        *carry,
     )
     by_encounter = (
         keys.filter(pl.col("encounter_id").is_not_null())
@@ -462,11 +609,8 @@ def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
     same_day = pl.concat([by_encounter, by_date.select(columns)])
     late = _late_procedure_notes(keys, note_cols, same_day)
     linked = pl.concat([same_day, late.select(columns)])
-    return (
-        linked.filter(pl.col("_type_rank") == pl.col("_type_rank").min().over(_NOTE_KEYS))
-        .sort("note_date", "note_id")
-        .group_by(_NOTE_KEYS)
-        .agg(pl.col("text").str.join("\n"))
+    return linked.filter(pl.col("_type_rank") == pl.col("_type_rank").min().over(_NOTE_KEYS)).sort(
+        "note_date", "note_id"
     )
 
 
@@ -500,18 +644,18 @@ def _late_procedure_notes(
 def add_documentation_features(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
     """Attach the documentation features of each line's linked notes.
 
-    The regex work runs over slices of the linked texts so that the normalised and masked copies
-    of every note never coexist in memory (bounds the peak at 10M lines).
+    `notes` carry their elements (`el_*`, as stored by the load); notes with only `text` get
+    them computed here. A line's features combine its notes' elements (`element_aggregations`).
     """
-    linked = linked_note_text(target, notes).collect()
-    slices = [
-        add_note_text_features(linked.slice(start, TEXT_SLICE_ROWS).lazy()).drop("text").collect()
-        for start in range(0, max(linked.height, 1), TEXT_SLICE_ROWS)
-    ]
-    texts = pl.concat(slices).lazy()
+    combined = (
+        linked_notes(target, with_note_elements(notes))
+        .group_by(_NOTE_KEYS)
+        .agg(*element_aggregations())
+    )
     return (
-        target.join(texts, on=_NOTE_KEYS, how="left", nulls_equal=True)
-        .with_columns(pl.col("note_present").fill_null(False))
+        target.join(combined, on=_NOTE_KEYS, how="left", nulls_equal=True)
+        .with_columns(*documentation_from_elements())
+        .drop(ELEMENT_COLUMNS)
         .with_columns(completeness_score())
     )
 

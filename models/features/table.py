@@ -14,9 +14,11 @@ from data_contracts.warehouse_schema import MODELLING_TABLE_FIXED_COLUMNS
 from models.features.catalog import FEATURES, feature_dictionary_markdown, feature_names
 from models.features.diagnosis import add_payer_dx_denial_rate, diagnosis_features
 from models.features.documentation import (
+    ELEMENT_COLUMNS,
     add_documentation_features,
     fluoro_without_saved_images,
     note_relief,
+    with_note_elements,
 )
 from models.features.front_end import add_front_end_history, empty_rejections
 from models.features.history import (
@@ -87,7 +89,15 @@ OUTCOME_COLUMNS = (
     "primary_denial_carc",
     "denial_category",
 )
-NOTE_COLUMNS = ("note_id", "patient_key", "encounter_id", "note_date", "note_type", "text")
+# Notes reach the features as their documentation elements, never as text (docs/security.md).
+NOTE_COLUMNS = (
+    "note_id",
+    "patient_key",
+    "encounter_id",
+    "note_date",
+    "note_type",
+    *ELEMENT_COLUMNS,
+)
 _ADJUDICATED_COLUMNS = (
     "patient_key",
     "payer_id",
@@ -201,8 +211,10 @@ def modelling_steps(
     """The feature families in order, each a function of the target and the labelled lines.
 
     `rejections`: front-end (277CA) rejections, `front_end.REJECTION_HISTORY_SQL` (none: empty).
+    `notes` carry their documentation elements (as stored), or their text (elements computed).
     """
     front_end = empty_rejections() if rejections is None else rejections
+    notes = with_note_elements(notes)
     return (
         (
             "same-day and modifiers",

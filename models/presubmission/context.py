@@ -18,6 +18,7 @@ from data_contracts.codes import reference_releases
 from data_contracts.payer_rules import HISTORY_COLUMNS, PayerRules
 from data_contracts.payer_rules import payer_rules_file as payer_rules_setting
 from data_contracts.privacy import read_phi_key
+from models.features.documentation import NOTE_ELEMENTS_VERSION
 from models.features.front_end import rejection_history
 from models.features.table import CLAIM_LINE_COLUMNS, NOTE_COLUMNS, OUTCOME_COLUMNS
 from models.policy_flags import active_alerts
@@ -82,6 +83,25 @@ class ScoringContext:
             if not needed <= tables:
                 raise NoChampionError(
                     f"warehouse {warehouse} lacks {sorted(needed - tables)}: run the pipeline first"
+                )
+            note_columns = {
+                r[0]
+                for r in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE table_name = 'staged_notes'"
+                ).fetchall()
+            }
+            outdated = (
+                con.execute(
+                    "SELECT count(*) FROM staged_notes WHERE elements_version IS DISTINCT FROM ?",
+                    [NOTE_ELEMENTS_VERSION],
+                ).fetchall()[0][0]
+                if "elements_version" in note_columns
+                else None
+            )
+            if outdated is None or outdated:
+                raise NoChampionError(
+                    f"the notes in {warehouse} lack documentation elements of version "
+                    f"{NOTE_ELEMENTS_VERSION}: run the pipeline first (`denial-risk run`)"
                 )
             lines = con.sql(f"SELECT {_columns(CLAIM_LINE_COLUMNS)} FROM staged_claim_lines").pl()
             outcomes = con.sql(f"SELECT {_columns(OUTCOME_COLUMNS)} FROM line_outcomes").pl()

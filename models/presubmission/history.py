@@ -23,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
+from models.features.documentation import with_note_elements
 from models.features.front_end import empty_rejections
 from models.features.history_tables import reuse_history_tables
 from models.features.table import (
@@ -196,13 +197,22 @@ class HistoryState:
                     return False
         return True
 
+    def note_elements(self, request_notes: pl.DataFrame) -> pl.DataFrame:
+        """The request's notes as the load stores them: their elements, not their text."""
+        return (
+            with_note_elements(request_notes.lazy())
+            .collect()
+            .select(NOTE_COLUMNS)
+            .cast(self.notes.schema)
+        )
+
     def features(self, request_lines: pl.DataFrame, request_notes: pl.DataFrame) -> pl.DataFrame:
         """Modelling-table rows of the request's 64520 lines, seen as the daily run would."""
         targets = request_lines.filter(pl.col("cpt_code") == TARGET_CPT).select(LINE_KEY)
         if not targets.height:
             return pl.DataFrame()
         request = request_lines.select(CLAIM_LINE_COLUMNS).cast(self.lines.schema)
-        notes = request_notes.select(NOTE_COLUMNS).cast(self.notes.schema)
+        notes = self.note_elements(request_notes)
         if not self.request_is_after_history(request, notes):
             return self.rebuilt_features(request, notes)
         patients = request.get_column("patient_key").to_list()
@@ -244,6 +254,7 @@ class HistoryState:
     def rebuilt_features(self, request: pl.DataFrame, notes: pl.DataFrame) -> pl.DataFrame:
         """The exact slow path: the whole modelling table over history plus request."""
         targets = request.filter(pl.col("cpt_code") == TARGET_CPT).select(LINE_KEY)
+        notes = self.note_elements(notes)
         lines = pl.concat([self.lines, request])
         table = build_modelling_table(
             lines.lazy(),

@@ -21,6 +21,7 @@ class ProductPaths(dg.ConfigurableResource):
     warehouse: str
     exports: str
     truth: str = ""
+    keep_note_text: bool = False
 
     def settings(self) -> ProductSettings:
         return ProductSettings(
@@ -28,6 +29,7 @@ class ProductPaths(dg.ConfigurableResource):
             warehouse=Path(self.warehouse),
             exports=Path(self.exports),
             truth=Path(self.truth) if self.truth else None,
+            keep_note_text=self.keep_note_text,
         )
 
 
@@ -41,6 +43,7 @@ def build_resources(settings: ProductSettings | None = None) -> dict[str, dg.Con
             warehouse=str(settings.warehouse),
             exports=str(settings.exports),
             truth=str(settings.truth or ""),
+            keep_note_text=settings.keep_note_text,
         ),
     }
 

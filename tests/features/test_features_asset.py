@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from models.features.documentation import NOTE_ELEMENTS_VERSION, note_elements
 from pipelines.defs.features.assets import modelling_table
 from tests.features import feature_frames as staged
 
@@ -21,7 +22,12 @@ def write_staged(path: Path) -> None:
         staged.claim_line("C1", 2, cpt_code="77002", modifier_1=None),
     ).collect()
     outcomes = staged.outcomes(staged.outcome("C0", status="denied")).collect()
-    notes = staged.notes(staged.note("N1", "CRPS left foot, LSB at L3 with fluoro.")).collect()
+    # As the load stores notes: with their documentation elements (the text is cleared then).
+    notes = note_elements(
+        staged.notes(staged.note("N1", "CRPS left foot, LSB at L3 with fluoro.")).collect()
+    ).with_columns(
+        pl.lit(NOTE_ELEMENTS_VERSION).alias("elements_version"), pl.lit(None).alias("text")
+    )
     with duckdb.connect(str(path)) as conn:
         for name, frame in (
             ("staged_claim_lines", lines),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -485,7 +486,8 @@ def test_an_unterminated_quote_never_swallows_the_following_lines(tmp_path: Path
 
 
 def test_csv_notes_with_paragraphs_keep_their_line_breaks(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
+    # The text is read back, so it is kept past its elements (DENIAL_RISK_KEEP_NOTE_TEXT=1).
+    settings = replace(settings_for(tmp_path), keep_note_text=True)
     text = "Procedure: left L2 lumbar sympathetic block.\r\n\r\nPlan: follow up in 2 weeks.\r\n"
     notes = [
         {

@@ -26,7 +26,8 @@ def _staged(context, claims: pl.DataFrame, notes: pl.DataFrame):
     history = context.history
     return (
         lines.select(history.lines.columns).cast(history.lines.schema),
-        staged_notes.select(history.notes.columns).cast(history.notes.schema),
+        # Notes as the load stores them: their documentation elements, not their text.
+        history.note_elements(staged_notes),
     )
 
 

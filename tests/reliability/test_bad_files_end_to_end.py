@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -167,8 +168,8 @@ def _found_in_database(path: Path, needles: tuple[str, ...]) -> set[tuple[str, s
 def test_patient_identifiers_reach_no_table_file_or_log(bad_run: Run) -> None:
     data = bad_run.data
     warehouse = _found_in_database(data / "warehouse.duckdb", (*IDENTIFIERS, SENTINEL_NOTE))
-    # Note text is kept (for the documentation features) in staged_notes.text only.
-    assert warehouse == {("staged_notes", "text", SENTINEL_NOTE)}
+    # Note text is cleared once its documentation elements are stored (default retention).
+    assert warehouse == set()
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         quarantined = con.execute(
             "SELECT raw_record FROM quarantined_rows WHERE raw_record LIKE '%NM1*QC%'"
@@ -204,13 +205,22 @@ COMPARED = {
     "line_outcomes": "*",
     "quarantined_rows": "* EXCLUDE (quarantined_at)",
     "ingest_ledger": "* EXCLUDE (first_seen, last_seen)",
+    "modelling_table": "*",
+    "risk_scores_history": "claim_id, line_number",
+}
+# Where the run is killed: the first line the CLI prints when that step starts.
+KILL_POINTS = {
+    # Claims and remits committed, notes being loaded (elements computed, text cleared).
+    "ingest": "… staged_notes",
+    # The modelling table written, the model being trained.
+    "training": "… denial_model",
+    # The scores committed; the export, snapshot and report not written yet.
+    "export": "… risk_score_export",
 }
 
 
-@pytest.mark.slow
-def test_a_run_killed_after_scoring_leaves_nothing_behind(bad_run: Run, tmp_path: Path) -> None:
-    landing = shutil.copytree(bad_run.landing, tmp_path / "landing")
-    data = tmp_path / "data"
+def _killed_at(landing: Path, data: Path, marker: str) -> str:
+    """Start a run and SIGKILL it the moment `marker` is printed; its output so far."""
     proc = subprocess.Popen(
         _run_command(landing, data),
         cwd=REPO,
@@ -223,17 +233,28 @@ def test_a_run_killed_after_scoring_leaves_nothing_behind(bad_run: Run, tmp_path
     assert proc.stdout is not None
     for line in proc.stdout:
         seen.append(line)
-        # The scores are committed; the export, snapshot and report are not written yet.
-        if "… risk_score_export" in line or "… published_snapshot" in line:
+        if marker in line:
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "".join(seen)
-    # What a kill while publishing leaves beside the snapshot.
+    return "".join(seen)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_run_killed_at_any_step_leaves_nothing_behind(
+    bad_run: Run, tmp_path: Path, point: str
+) -> None:
+    landing = shutil.copytree(bad_run.landing, tmp_path / "landing")
+    data = tmp_path / "data"
+    _killed_at(landing, data, KILL_POINTS[point])
     published = data / "published"
-    published.mkdir(parents=True, exist_ok=True)
-    (published / ".snapshot.duckdb.0badc0de.building").write_bytes(b"half a database")
-    (published / ".snapshot.duckdb.0badc0de.building.wal").write_bytes(b"half a log")
+    if point == "export":
+        # What a kill while publishing leaves beside the snapshot.
+        published.mkdir(parents=True, exist_ok=True)
+        (published / ".snapshot.duckdb.0badc0de.building").write_bytes(b"half a database")
+        (published / ".snapshot.duckdb.0badc0de.building.wal").write_bytes(b"half a log")
 
     done = subprocess.run(
         _run_command(landing, data),
@@ -245,6 +266,7 @@ def test_a_run_killed_after_scoring_leaves_nothing_behind(bad_run: Run, tmp_path
     )
     assert done.returncode == EXIT_SET_ASIDE, done.stdout + done.stderr
     assert not list(published.glob("*.building*"))
+    assert not list(published.glob(".*"))
     assert (published / "snapshot.duckdb").exists()
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         con.execute(f"ATTACH '{bad_run.data / 'warehouse.duckdb'}' AS clean (READ_ONLY)")
@@ -260,10 +282,14 @@ def test_a_run_killed_after_scoring_leaves_nothing_behind(bad_run: Run, tmp_path
         ).fetchall()[0]
         scored = con.execute("SELECT count(*) FROM risk_scores").fetchall()[0][0]
         runs = con.execute("SELECT exported, count(*) FROM scoring_runs GROUP BY 1").fetchall()
+        texts = con.execute("SELECT count(text) FROM staged_notes").fetchall()[0][0]
     # Only the rerun's scores: the killed run's were never exported, so they left the history.
     assert history == (scored, 1)
     assert runs == [(True, 1)]
-    assert len(list((data / "exports").glob("risk_scores_*.manifest.json"))) == 1
+    assert texts == 0
+    exports = data / "exports"
+    assert len(list(exports.glob("risk_scores_*.manifest.json"))) == 1
+    assert not [p for p in exports.iterdir() if p.name.startswith(".")]
 
 
 def test_a_second_run_started_while_one_holds_the_warehouse_refuses(tmp_path: Path) -> None:
@@ -289,3 +315,53 @@ def test_a_second_run_started_while_one_holds_the_warehouse_refuses(tmp_path: Pa
     assert done.returncode == EXIT_RUN_IN_PROGRESS, done.stdout + done.stderr
     assert "another run is using" in done.stdout
     assert not (data / "warehouse.duckdb").exists()
+
+
+def test_a_failed_manifest_write_leaves_no_export_and_fails_the_run(
+    bad_run: Run, tmp_path: Path
+) -> None:
+    """The export's manifest cannot be written: no CSV, no temp file, the run says so."""
+    import dagster as dg
+
+    from models.export import export_name
+    from pipelines.runner import run_pipeline
+    from pipelines.settings import ProductSettings
+
+    data = shutil.copytree(bad_run.data, tmp_path / "data")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    # A directory where the manifest must go, for every second the export may be written in.
+    start = datetime.now(UTC)
+    blockers = {
+        exports / export_name(start + timedelta(seconds=s)).replace(".csv", ".manifest.json")
+        for s in range(-5, 600)
+    }
+    for blocker in blockers:
+        blocker.mkdir()
+    settings = ProductSettings(
+        landing=bad_run.landing, warehouse=data / "warehouse.duckdb", exports=exports
+    )
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        runs_before = con.execute("SELECT * FROM scoring_runs ORDER BY 1").fetchall()
+    only_export = dg.AssetSelection.assets("risk_score_export")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DENIAL_RISK_PHI_KEY", PHI_KEY)
+        failed = run_pipeline(settings, selection=only_export)
+    assert not failed.success and failed.exit_code == 1
+    assert [step for step, _ in failed.failed_steps] == ["risk_score_export"]
+    assert "IsADirectoryError" in failed.failed_steps[0][1] or "directory" in (
+        failed.failed_steps[0][1].lower()
+    )
+    assert set(exports.iterdir()) == blockers  # no CSV, no manifest, no temp file
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        runs_after = con.execute("SELECT * FROM scoring_runs ORDER BY 1").fetchall()
+    assert runs_after == runs_before  # nothing new marked as issued
+
+    for blocker in blockers:
+        blocker.rmdir()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DENIAL_RISK_PHI_KEY", PHI_KEY)
+        done = run_pipeline(settings, selection=only_export)
+    assert done.success, done.failed_steps
+    names = sorted(p.name for p in exports.iterdir())
+    assert len(names) == 2 and names[0].endswith(".csv") and names[1].endswith(".manifest.json")

@@ -103,16 +103,15 @@ def _ingest(
 @given(
     folder=st.sampled_from(["claims", "remits", "notes"]),
     rows=st.lists(st.lists(CELL, min_size=0, max_size=24), max_size=8),
-    crlf=st.booleans(),
+    # Each line its own ending: all LF, all CRLF, or both mixed in one file.
+    endings=st.lists(st.sampled_from(["\n", "\r\n"]), min_size=9, max_size=9),
 )
-def test_csv(warehouse, folder: str, rows: list[list[str]], crlf: bool) -> None:
+def test_csv(warehouse, folder: str, rows: list[list[str]], endings: list[str]) -> None:
     con, root = warehouse
-    newline = "\r\n" if crlf else "\n"
     lines = [",".join(column_names(folder))]
     lines += [",".join(cell if "," not in cell else f'"{cell}"' for cell in row) for row in rows]
-    _ingest(
-        con, root, folder, "fuzz.csv", (newline.join(lines) + newline).encode("utf-8", "replace")
-    )
+    text = "".join(line + ending for line, ending in zip(lines, endings, strict=False))
+    _ingest(con, root, folder, "fuzz.csv", text.encode("utf-8", "replace"))
 
 
 @FUZZ

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from models.features.documentation import NOTE_ELEMENTS_VERSION
 from models.features.front_end import rejection_history
 from models.features.table import (
     CLAIM_LINE_COLUMNS,
@@ -62,6 +63,15 @@ def modelling_table_metadata(table: pl.DataFrame) -> dict[str, dg.MetadataValue 
 def modelling_table(warehouse: DuckDBResource) -> dg.MaterializeResult:
     """One row per 64520 claim line (labelled and pending) with every model feature, point in time."""
     with warehouse.get_connection() as conn:
+        outdated = conn.execute(
+            "SELECT count(*) FROM staged_notes WHERE elements_version IS DISTINCT FROM ?",
+            [NOTE_ELEMENTS_VERSION],
+        ).fetchall()[0][0]
+        if outdated:
+            raise dg.Failure(
+                f"{outdated} notes lack documentation elements of version "
+                f"{NOTE_ELEMENTS_VERSION}: materialize staged_notes first"
+            )
         claim_lines = conn.sql(
             f"SELECT {_columns(CLAIM_LINE_COLUMNS)} FROM staged_claim_lines"
         ).pl()

@@ -11,6 +11,7 @@ import logging
 import duckdb
 
 from pipelines.settings import ProductSettings
+from pipelines.sources.landing.note_elements import reread_outdated_files, store_note_elements
 from pipelines.sources.landing.outcomes import (
     MatchSummary,
     OutcomeSummary,
@@ -86,6 +87,11 @@ def ingest_remits(
 def ingest_notes(
     con: duckdb.DuckDBPyConnection, settings: ProductSettings, log: logging.Logger | None = None
 ) -> IngestSummary:
-    """Load `notes/` into `staged_notes`."""
+    """Load `notes/` into `staged_notes`, store each note's documentation elements and clear
+    its text unless the settings keep it (`note_elements.py`)."""
     key = load_phi_key(settings.phi_key_file)
-    return ingest_folders(con, settings.landing, ("notes",), key, log)
+    prepare_warehouse(con, key)
+    reread = reread_outdated_files(con)
+    summary = ingest_folders(con, settings.landing, ("notes",), key, log)
+    store_note_elements(con, keep_text=settings.keep_note_text, reread=reread)
+    return summary

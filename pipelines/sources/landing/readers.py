@@ -11,8 +11,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -227,6 +230,58 @@ def renumber_around_rejects(
     )
 
 
+def _read_csv_records(
+    con: duckdb.DuckDBPyConnection, file: LandingFile, table: str, names: list[str]
+) -> None:
+    reset_csv_rejects(con)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {csv_source_sql(file, names)}"
+    )
+    if load_csv_rejects(con):
+        renumber_around_rejects(con, table)
+
+
+_CHUNK = 1 << 20
+
+
+def mixed_line_endings(path: Path) -> bool:
+    """True when the file ends some lines with CRLF and others with a bare LF."""
+    crlf = lf = 0
+    pending_cr = False
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            lf += chunk.count(b"\n")
+            crlf += chunk.count(b"\r\n") + (pending_cr and chunk.startswith(b"\n"))
+            pending_cr = chunk.endswith(b"\r")
+            if crlf and lf > crlf:
+                return True
+    return False
+
+
+@contextmanager
+def lf_copy(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[Path]:
+    """A private copy of the file with CRLF turned into LF, removed on exit.
+
+    Written beside the warehouse file (the folder already trusted with PHI; the system temp
+    folder when the warehouse is in memory), readable by its owner only.
+    """
+    databases = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    folder = Path(databases[0][0]).parent if databases and databases[0][0] else None
+    with tempfile.TemporaryDirectory(prefix=".lf-copy-", dir=folder) as scratch:
+        copy = Path(scratch) / path.name
+        pending_cr = b""
+        with path.open("rb") as source, copy.open("wb") as target:
+            while chunk := source.read(_CHUNK):
+                chunk = pending_cr + chunk
+                # A CR at the chunk's end may start a CRLF split across two chunks.
+                pending_cr = b"\r" if chunk.endswith(b"\r") else b""
+                target.write(chunk[: len(chunk) - len(pending_cr)].replace(b"\r\n", b"\n"))
+            target.write(pending_cr)
+        yield copy
+
+
 def read_csv(
     con: duckdb.DuckDBPyConnection,
     file: LandingFile,
@@ -242,13 +297,24 @@ def read_csv(
     the line-by-line recount.
     """
     names = _csv_header(file)
-    reset_csv_rejects(con)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {csv_source_sql(file, names)}"
-    )
-    if load_csv_rejects(con):
-        renumber_around_rejects(con, table)
-    if not csv_lines_balance(con, file, table, names, lines_after_header):
+    mixed = None
+    try:
+        _read_csv_records(con, file, table, names)
+        balanced = csv_lines_balance(con, file, table, names, lines_after_header)
+    except duckdb.InvalidInputException:
+        mixed = mixed_line_endings(file.path)
+        if not mixed:
+            raise
+        balanced = False
+    if not balanced and (mixed if mixed is not None else mixed_line_endings(file.path)):
+        # DuckDB's reader fixes one line ending per file: a file mixing LF and CRLF can be
+        # rejected whole or have its records split. A copy with every CRLF made LF reads as the
+        # file was meant (the same lines, so the balance still holds; a CRLF inside a quoted
+        # field becomes LF).
+        with lf_copy(con, file.path) as copy:
+            _read_csv_records(con, replace(file, path=copy), table, names)
+        balanced = csv_lines_balance(con, file, table, names, lines_after_header)
+    if not balanced:
         _read_csv_by_line(con, file, table, names)
     return tuple(names)
 

@@ -57,6 +57,10 @@ def raw_record_sql(folder: str, columns: tuple[str, ...]) -> str:
             and PHI_LIKE_COLUMN.search(name)
         ):
             items.append(f"{sql_literal(name)}, '[withheld]'")
+        elif folder == "notes" and lowered == "text":
+            # Note text never outlives its load (docs/security.md "Note text"): its length only.
+            chars = f"length(CAST(raw.{sql_ident(name)} AS VARCHAR))"
+            items.append(f"'text', '[withheld: ' || coalesce({chars}, 0) || ' characters]'")
         else:
             items.append(f"{sql_literal(name)}, raw.{sql_ident(name)}")
     return f"CAST(json_object({', '.join(items)}) AS VARCHAR)"
