@@ -70,6 +70,12 @@ def list_practices(root: Path) -> list[str]:
     )
 
 
+def scheduled_practices(root: Path) -> list[str | None]:
+    """Whom a schedule or sensor tick serves: every practice, or the embedded installation (None)
+    when there is none."""
+    return list(list_practices(root)) or [None]
+
+
 def add_practice(root: Path, name: str) -> ProductSettings:
     """Create the practice's landing folders (idempotent) and return its settings."""
     settings = practice_settings(root, name)
