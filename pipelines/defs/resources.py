@@ -15,7 +15,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from pipelines.practices import PRACTICE_TAG, practice_settings, practices_root
+from pipelines.practices import PRACTICE_TAG, practices_root, require_practice
 from pipelines.settings import ProductSettings
 
 # Every asset that opens the warehouse file declares this pool. A pool is global to the instance,
@@ -42,10 +42,13 @@ class ProductPaths(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._practice = run_practice(context)
+        if self._practice:
+            # An unknown practice (a typo in a tag) fails the run before anything is written.
+            require_practice(Path(self.practices_root), self._practice)
 
     def settings(self) -> ProductSettings:
         if self._practice:
-            return practice_settings(Path(self.practices_root), self._practice)
+            return require_practice(Path(self.practices_root), self._practice)
         return ProductSettings(
             landing=Path(self.landing),
             warehouse=Path(self.warehouse),
@@ -63,8 +66,7 @@ class PracticeWarehouse(DuckDBResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         practice = run_practice(context)
         if practice:
-            target = practice_settings(Path(self.practices_root), practice).warehouse
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = require_practice(Path(self.practices_root), practice).warehouse
             self._practice_database = str(target)
 
     def get_connection(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
