@@ -89,18 +89,24 @@ def launch(practices: list[str], root: Path) -> tuple[float, list[dict[str, Any]
             env=env,
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             text=True,
         )
         for practice in practices
     ]
+    ended: dict[int, float] = {}
+    while len(ended) < len(children):
+        for index, child in enumerate(children):
+            if index not in ended and child.poll() is not None:
+                ended[index] = time.perf_counter() - started
+        time.sleep(0.2)
     results = []
-    for child in children:
-        out, _ = child.communicate()
-        ended = time.perf_counter() - started
+    for index, child in enumerate(children):
+        out = child.stdout.read() if child.stdout else ""
         record = json.loads(out.strip().splitlines()[-1])
-        record["wall_s"] = round(ended, 2)
+        record["wall_s"] = round(ended[index], 2)
         results.append(record)
-    return round(time.perf_counter() - started, 2), results
+    return round(max(ended.values()), 2), results
 
 
 def queue_settings() -> dict[str, Any]:
