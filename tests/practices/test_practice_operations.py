@@ -113,3 +113,14 @@ def test_landing_sensor_starts_runs_only_for_practices_with_new_files(root: Path
     _land(root / "south" / "landing" / "notes" / "n.csv", "note_id\nN\n")
     both = _tick(second.cursor)
     assert sorted(_practice_of(r)[0] for r in both.run_requests) == ["north", "south"]
+
+
+def test_embedded_cursor_keeps_file_names_with_colons(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(PRACTICES_ROOT_ENV, str(tmp_path / "none"))
+    monkeypatch.setenv("DENIAL_RISK_LANDING", str(tmp_path / "landing"))
+    monkeypatch.setenv("DENIAL_RISK_LANDING_SETTLE_SECONDS", "10")
+    _land(tmp_path / "landing" / "claims" / "claims_2026-12-05T06:00:00.csv", "claim_id\nA\n")
+    first = _tick(None)
+    assert len(first.run_requests) == 1 and PRACTICE_TAG not in first.run_requests[0].tags
+    assert list(json.loads(first.cursor)) == ["claims/claims_2026-12-05T06:00:00.csv"]
+    assert not _tick(first.cursor).run_requests

@@ -95,12 +95,14 @@ def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult
     watched: list[str] = []
     for practice, landing in landing_folders():
         watched.append(str(landing))
+        # Either every target is a practice or the only one is the embedded installation, whose
+        # cursor is the whole map (its file names may hold ":").
         prefix = _cursor_key(practice, "")
-        mine = {
-            key.removeprefix(prefix): sig
-            for key, sig in seen.items()
-            if (key.startswith(prefix) if practice else ":" not in key)
-        }
+        mine = (
+            {k.removeprefix(prefix): s for k, s in seen.items() if k.startswith(prefix)}
+            if practice
+            else dict(seen)
+        )
         current = scan_landing(landing, now=now, settle_seconds=settle)
         changed = changed_files(mine, current)
         # Files removed from landing leave the cursor; files not yet settled keep their old entry
