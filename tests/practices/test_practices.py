@@ -73,7 +73,8 @@ def test_require_names_the_known_practices(tmp_path: Path) -> None:
 
 def test_cli_add_list_and_run_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PRACTICES_ROOT_ENV, str(tmp_path))
-    runner = CliRunner()
+    # Wide enough that rich does not wrap the error message inside its box.
+    runner = CliRunner(env={"COLUMNS": "300"})
     added = runner.invoke(app, ["practice", "add", "east"])
     assert added.exit_code == 0, added.output
     assert (tmp_path / "east" / "landing" / "claims").is_dir()
