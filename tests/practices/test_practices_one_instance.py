@@ -137,9 +137,9 @@ def _runs(url: str) -> list[dict[str, object]]:
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _one_tick_cron(now: datetime) -> str:
-    """A cron that fires once, 30-90 s from now: after the schedule is started, before long."""
-    tick = (now + timedelta(seconds=90)).replace(second=0, microsecond=0)
+def _next_minute_cron(now: datetime) -> str:
+    """A cron that fires once, at the next minute boundary after `now`."""
+    tick = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
     return f"{tick.minute} {tick.hour} * * *"
 
 
@@ -177,7 +177,6 @@ def test_daemon_on_postgres_runs_a_schedule_and_a_sensor_tick_per_practice(
         "DAGSTER_POSTGRES_URL": dagster_postgres_url(url),
         PRACTICES_ROOT_ENV: str(root),
         "DENIAL_RISK_TIMEZONE": "UTC",
-        "DENIAL_RISK_DAILY_CRON": _one_tick_cron(datetime.now(UTC)),
         "DENIAL_RISK_LANDING_SENSOR_INTERVAL": "5",
         "DENIAL_RISK_LANDING_SETTLE_SECONDS": "0",
         "DENIAL_RISK_LANDING": str(default.landing),
@@ -194,11 +193,15 @@ def test_daemon_on_postgres_runs_a_schedule_and_a_sensor_tick_per_practice(
             env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert started.returncode == 0, started.stdout + started.stderr
+    # The daemon's code location ticks once, at the first minute boundary after the schedule was
+    # started (a tick that passes while the daemon is still loading is caught up, never one from
+    # before the start). The stored schedule state does not depend on the cron.
+    daemon_env = {**env, "DENIAL_RISK_DAILY_CRON": _next_minute_cron(datetime.now(UTC))}
     log = tmp_path / "daemon.log"
     with log.open("w") as out:
         daemon = subprocess.Popen(
             [str(DAGSTER_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-            env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env=daemon_env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         try:
             runs = _wait_for_runs(url, daemon, log)
