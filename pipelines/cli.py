@@ -163,15 +163,80 @@ def _print_generation(summary) -> None:
     console.print(f"  took {summary.seconds:.1f} s")
 
 
+PracticeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Run for this practice: its own folders under DENIAL_RISK_PRACTICES_ROOT "
+        "(default data/practices); the folder flags are then not used"
+    ),
+]
+
+
 @app.command()
 def run(
-    landing: LandingOpt = None, warehouse: WarehouseOpt = None, exports: ExportsOpt = None
+    landing: LandingOpt = None,
+    warehouse: WarehouseOpt = None,
+    exports: ExportsOpt = None,
+    practice: PracticeOpt = None,
 ) -> None:
     """Load the landing folder, validate, build features, train, score, export and report."""
-    settings = _settings(landing, warehouse, exports)
+    tags: dict[str, str] = {}
+    if practice is not None:
+        settings, tags = _practice_run(practice)
+    else:
+        settings = _settings(landing, warehouse, exports)
     _require_claim_files(settings.landing)
-    report = _run(settings)
+    report = _run(settings, tags)
     raise typer.Exit(report.exit_code)
+
+
+def _practice_run(name: str) -> tuple[ProductSettings, dict[str, str]]:
+    from pipelines.defs.operations.jobs import practice_run_tags
+    from pipelines.practices import PracticeError, practices_root, require_practice
+
+    try:
+        settings = require_practice(practices_root(), name)
+    except PracticeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--practice") from exc
+    return settings, practice_run_tags(name)
+
+
+practice_app = typer.Typer(
+    help="Practices of a billing service, each with its own files (docs/operations.md).",
+    no_args_is_help=True,
+)
+app.add_typer(practice_app, name="practice")
+
+
+@practice_app.command("add")
+def practice_add(
+    name: Annotated[str, typer.Argument(help="Practice name: a-z, 0-9, - and _")],
+) -> None:
+    """Create a practice's landing folders under DENIAL_RISK_PRACTICES_ROOT (idempotent)."""
+    from pipelines.practices import PracticeError, add_practice, practices_root
+
+    try:
+        settings = add_practice(practices_root(), name)
+    except PracticeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="NAME") from exc
+    console.print(
+        f"practice {name}: drop its files into {settings.landing}/{{claims,remits,remit_adjustments,notes}}"
+    )
+    console.print(f"  warehouse {settings.warehouse}; exports {settings.exports}")
+
+
+@practice_app.command("list")
+def practice_list() -> None:
+    """List the practices under DENIAL_RISK_PRACTICES_ROOT with their landing folders."""
+    from pipelines.practices import list_practices, practice_settings, practices_root
+
+    root = practices_root()
+    names = list_practices(root)
+    if not names:
+        console.print(f"no practices under {root} (add one with `denial-risk practice add NAME`)")
+        return
+    for name in names:
+        console.print(f"{name}\t{practice_settings(root, name).landing}", soft_wrap=True)
 
 
 def _require_claim_files(landing: Path) -> None:
@@ -187,7 +252,7 @@ def _require_claim_files(landing: Path) -> None:
         raise typer.Exit(2)
 
 
-def _run(settings: ProductSettings):
+def _run(settings: ProductSettings, tags: dict[str, str] | None = None):
     from pipelines.runner import EXIT_RUN_IN_PROGRESS, RunInProgress, run_pipeline
 
     console.print(f"Running the pipeline on {settings.landing} → {settings.warehouse}")
@@ -211,7 +276,7 @@ def _run(settings: ProductSettings):
     began = time.perf_counter()
     since = datetime.now(UTC)
     try:
-        report = run_pipeline(settings, on_step=on_step)
+        report = run_pipeline(settings, on_step=on_step, tags=tags)
     except RunInProgress as busy:
         console.print(f"[yellow]{busy}[/yellow]")
         raise typer.Exit(EXIT_RUN_IN_PROGRESS) from busy

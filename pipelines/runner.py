@@ -177,12 +177,16 @@ def run_pipeline(
     selection: dg.AssetSelection | None = None,
     on_step: StepCallback | None = None,
     instance: dg.DagsterInstance | None = None,
+    tags: dict[str, str] | None = None,
 ) -> RunReport:
-    """Materialize every unpartitioned asset (or `selection`) with its checks, in one process."""
+    """Materialize every unpartitioned asset (or `selection`) with its checks, in one process.
+
+    `tags` are the run's tags; `denial_risk/practice` routes the resources to that practice.
+    """
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with run_lock(settings):
         remove_orphan_snapshot_files(settings.published_snapshot)
-        return _run_locked(settings, selection, on_step, instance)
+        return _run_locked(settings, selection, on_step, instance, tags)
 
 
 def _run_locked(
@@ -190,6 +194,7 @@ def _run_locked(
     selection: dg.AssetSelection | None,
     on_step: StepCallback | None,
     instance: dg.DagsterInstance | None,
+    tags: dict[str, str] | None = None,
 ) -> RunReport:
     definitions = load_definitions()
     job = dg.define_asset_job(
@@ -208,6 +213,7 @@ def _run_locked(
         run_config={"loggers": {"progress": {}}},
         instance=instance,
         raise_on_error=False,
+        tags=tags,
     )
     return summarise(result)
 

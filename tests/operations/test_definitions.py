@@ -1,4 +1,4 @@
-"""The code location loads with the operations objects, and dagster.yaml keeps one writer at a time."""
+"""The code location loads with the operations objects, and dagster.yaml keeps one writer per warehouse."""
 
 import os
 from pathlib import Path
@@ -6,8 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from dagster._core.instance.ref import InstanceRef
+from dagster._utils.tags import TagConcurrencyLimitsCounter
 
-from pipelines.defs.operations.jobs import WAREHOUSE_TAG
+from pipelines.defs.operations.jobs import WAREHOUSE_RUN_TAGS, WAREHOUSE_TAG, practice_run_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WRITER_JOBS = ("ingest_and_score_job", "retrain_job", "monthly_kpis_job")
@@ -86,20 +87,38 @@ def test_monthly_kpis_use_the_warehouse_pool() -> None:
     assert monthly_denial_kpis.op.pool == "warehouse"
 
 
-def test_dagster_yaml_limits_warehouse_writers_to_one(tmp_path: Path) -> None:
+def test_dagster_yaml_limits_warehouse_writers_to_one_per_practice(tmp_path: Path) -> None:
     instance = dg.DagsterInstance.from_ref(
         InstanceRef.from_dir(str(tmp_path), config_dir=str(REPO_ROOT))
     )
     try:
         config = instance.get_concurrency_config()
         assert config.run_queue_config is not None
-        assert {"key": WAREHOUSE_TAG, "limit": 1} in config.run_queue_config.tag_concurrency_limits
-        assert config.pool_config.default_pool_limit == 1
+        limits = config.run_queue_config.tag_concurrency_limits
+        assert {
+            "key": WAREHOUSE_TAG,
+            "value": {"applyLimitPerUniqueValue": True},
+            "limit": 1,
+        } in limits
+        # The queue's own counter: a second run of a practice waits, another practice starts.
+        running = [_tagged_run(practice_run_tags("north"))]
+        counter = TagConcurrencyLimitsCounter(limits, running)
+        assert counter.is_blocked(_tagged_run(practice_run_tags("north")))
+        assert not counter.is_blocked(_tagged_run(practice_run_tags("south")))
+        assert not counter.is_blocked(_tagged_run(WAREHOUSE_RUN_TAGS))
+        embedded = TagConcurrencyLimitsCounter(limits, [_tagged_run(WAREHOUSE_RUN_TAGS)])
+        assert embedded.is_blocked(_tagged_run(WAREHOUSE_RUN_TAGS))
+        # A global pool of one would serialize every practice's steps.
+        assert config.pool_config.default_pool_limit == config.run_queue_config.max_concurrent_runs
         assert instance.freshness_enabled
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
     finally:
         instance.dispose()
     assert os.path.exists(REPO_ROOT / "dagster.yaml")
+
+
+def _tagged_run(tags: dict[str, str]) -> dg.DagsterRun:
+    return dg.DagsterRun(job_name="ingest_and_score_job", tags=tags)
 
 
 def test_score_freshness_policy_attaches_to_the_scores_only(

@@ -2,10 +2,22 @@
 
 import dagster as dg
 
-# Every run these jobs start carries this tag; `dagster.yaml` limits runs with it to one at a
-# time, so two warehouse writers never hold the DuckDB file together (docs/operations.md).
+from pipelines.practices import PRACTICE_TAG
+
+# Every run these jobs start carries this tag; `dagster.yaml` limits runs to one per value of
+# it, so two writers never hold the same DuckDB file together (docs/operations.md). The embedded
+# installation's runs carry "writer"; a practice's runs carry the practice's name, so practices
+# run side by side while each keeps one writer.
 WAREHOUSE_TAG = "denial_risk/warehouse"
 WAREHOUSE_RUN_TAGS = {WAREHOUSE_TAG: "writer"}
+
+
+def practice_run_tags(practice: str | None) -> dict[str, str]:
+    """Tags of a run for `practice` (None: the embedded installation, the job's own tags)."""
+    if practice is None:
+        return {}
+    return {PRACTICE_TAG: practice, WAREHOUSE_TAG: practice}
+
 
 PIPELINE_GROUPS = ("ingest", "features", "model", "monitoring", "reporting")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.defs.operations.schedules import schedule_timezone
+from pipelines.practices import list_practices, practice_settings, practices_root
 from pipelines.settings import ProductSettings
 
 EXPORT_GLOB = "risk_scores_*.csv"
@@ -51,14 +52,25 @@ def prune_runs(instance: dg.DagsterInstance, before: datetime) -> list[str]:
 
 @dg.op(description="Delete exports and finished run records past their retention.")
 def prune_history(context: dg.OpExecutionContext) -> dg.Output[None]:
-    """Apply DENIAL_RISK_KEEP_EXPORT_DAYS (90), _KEEP_EXPORTS (30) and _KEEP_RUN_DAYS (180)."""
+    """Apply DENIAL_RISK_KEEP_EXPORT_DAYS (90), _KEEP_EXPORTS (30) and _KEEP_RUN_DAYS (180).
+
+    Exports are pruned in the embedded installation and in every practice, each on its own.
+    """
     now = datetime.now(UTC)
-    exports = prune_exports(
-        ProductSettings().exports,
-        now,
-        keep_days=_env_int("DENIAL_RISK_KEEP_EXPORT_DAYS", 90),
-        keep_last=_env_int("DENIAL_RISK_KEEP_EXPORTS", 30),
-    )
+    root = practices_root()
+    folders = [ProductSettings().exports] + [
+        practice_settings(root, name).exports for name in list_practices(root)
+    ]
+    exports = [
+        deleted
+        for folder in folders
+        for deleted in prune_exports(
+            folder,
+            now,
+            keep_days=_env_int("DENIAL_RISK_KEEP_EXPORT_DAYS", 90),
+            keep_last=_env_int("DENIAL_RISK_KEEP_EXPORTS", 30),
+        )
+    ]
     runs = prune_runs(
         context.instance, now - timedelta(days=_env_int("DENIAL_RISK_KEEP_RUN_DAYS", 180))
     )

@@ -12,7 +12,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
-from pipelines.defs.operations.jobs import ingest_and_score_job
+from pipelines.defs.operations.jobs import ingest_and_score_job, practice_run_tags
+from pipelines.practices import practice_settings, practices_root, scheduled_practices
 from pipelines.settings import ProductSettings
 
 ALERT_WEBHOOK_ENV = "DENIAL_RISK_ALERT_WEBHOOK"
@@ -59,37 +60,73 @@ def batch_run_key(current: dict[str, str], changed: list[str]) -> str:
     return f"landing:{digest[:20]}"
 
 
+def landing_folders() -> list[tuple[str | None, Path]]:
+    """(practice, landing folder) the sensor watches: each practice's, or the embedded one."""
+    root = practices_root()
+    return [
+        (
+            practice,
+            practice_settings(root, practice).landing if practice else ProductSettings().landing,
+        )
+        for practice in scheduled_practices(root)
+    ]
+
+
+def _cursor_key(practice: str | None, relative: str) -> str:
+    # The embedded installation keeps bare relative paths (cursors of earlier releases stay
+    # valid); a practice's entries are prefixed with "<practice>:", a character no name holds.
+    return f"{practice}:{relative}" if practice else relative
+
+
 @dg.sensor(
     name="landing_files_sensor",
     job=ingest_and_score_job,
     minimum_interval_seconds=_env_int("DENIAL_RISK_LANDING_SENSOR_INTERVAL", 60),
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Start an ingest-and-score run when new or changed files land; each file version once.",
+    description="Start an ingest-and-score run (per practice) when new or changed files land; each file version once.",
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """One run request per batch of new or changed landing files, remembered in the cursor."""
-    landing = ProductSettings().landing
+    """One run request per practice with a batch of new or changed landing files, remembered in the cursor."""
     settle = _env_int("DENIAL_RISK_LANDING_SETTLE_SECONDS", 10)
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    current = scan_landing(landing, now=time.time(), settle_seconds=settle)
-    changed = changed_files(seen, current)
-    # Files removed from landing leave the cursor; files not yet settled keep their old entry
-    # so an in-progress rewrite is picked up once it settles.
-    next_cursor = {p: s for p, s in seen.items() if (landing / p).exists()} | current
-    if not changed:
-        return dg.SensorResult(
-            skip_reason=f"no new or changed files in {landing}",
-            cursor=json.dumps(next_cursor, sort_keys=True),
+    now = time.time()
+    next_cursor: dict[str, str] = {}
+    requests: list[dg.RunRequest] = []
+    watched: list[str] = []
+    for practice, landing in landing_folders():
+        watched.append(str(landing))
+        # Either every target is a practice or the only one is the embedded installation, whose
+        # cursor is the whole map (its file names may hold ":").
+        prefix = _cursor_key(practice, "")
+        mine = (
+            {k.removeprefix(prefix): s for k, s in seen.items() if k.startswith(prefix)}
+            if practice
+            else dict(seen)
         )
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=batch_run_key(current, changed),
-                tags={"denial_risk/trigger": "landing", "denial_risk/files": str(len(changed))},
+        current = scan_landing(landing, now=now, settle_seconds=settle)
+        changed = changed_files(mine, current)
+        # Files removed from landing leave the cursor; files not yet settled keep their old entry
+        # so an in-progress rewrite is picked up once it settles.
+        kept = {p: s for p, s in mine.items() if (landing / p).exists()} | current
+        next_cursor |= {_cursor_key(practice, p): s for p, s in kept.items()}
+        if changed:
+            key = batch_run_key(current, changed)
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{practice}:{key}" if practice else key,
+                    tags={
+                        "denial_risk/trigger": "landing",
+                        "denial_risk/files": str(len(changed)),
+                        **practice_run_tags(practice),
+                    },
+                )
             )
-        ],
-        cursor=json.dumps(next_cursor, sort_keys=True),
-    )
+    cursor = json.dumps(next_cursor, sort_keys=True)
+    if not requests:
+        return dg.SensorResult(
+            skip_reason=f"no new or changed files in {', '.join(watched)}", cursor=cursor
+        )
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
 def failure_log_path(settings: ProductSettings | None = None) -> Path:
