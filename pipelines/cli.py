@@ -142,14 +142,32 @@ def _print_generation(summary) -> None:
     console.print(f"  took {summary.seconds:.1f} s")
 
 
+RUN_JOBS = ("daily", "retrain", "full")
+
+
 @app.command()
 def run(
-    landing: LandingOpt = None, warehouse: WarehouseOpt = None, exports: ExportsOpt = None
+    landing: LandingOpt = None,
+    warehouse: WarehouseOpt = None,
+    exports: ExportsOpt = None,
+    job: Annotated[
+        str,
+        typer.Option(
+            help="daily: ingest new files, update features, score; retrain: train and promote, "
+            "rescore; full: everything"
+        ),
+    ] = "full",
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Rebuild every feature row and rescore every pending line"),
+    ] = False,
 ) -> None:
     """Load the landing folder, validate, build features, train, score, export and report."""
+    if job not in RUN_JOBS:
+        raise typer.BadParameter(f"--job must be one of {', '.join(RUN_JOBS)}, not {job}")
     settings = _settings(landing, warehouse, exports)
     _require_claim_files(settings.landing)
-    report = _run(settings)
+    report = _run(settings, job=job, full_rebuild=full)
     raise typer.Exit(report.exit_code)
 
 
@@ -166,10 +184,11 @@ def _require_claim_files(landing: Path) -> None:
         raise typer.Exit(2)
 
 
-def _run(settings: ProductSettings):
+def _run(settings: ProductSettings, job: str = "full", full_rebuild: bool = False):
     from pipelines.runner import EXIT_RUN_IN_PROGRESS, RunInProgress, run_pipeline
 
-    console.print(f"Running the pipeline on {settings.landing} → {settings.warehouse}")
+    rebuild = ", full rebuild" if full_rebuild else ""
+    console.print(f"Running the {job} job{rebuild} on {settings.landing} → {settings.warehouse}")
     started: dict[str, float] = {}
 
     def on_step(event: str, step: str) -> None:
@@ -190,7 +209,7 @@ def _run(settings: ProductSettings):
     began = time.perf_counter()
     since = datetime.now(UTC)
     try:
-        report = run_pipeline(settings, on_step=on_step)
+        report = run_pipeline(settings, job=job, full_rebuild=full_rebuild, on_step=on_step)
     except RunInProgress as busy:
         console.print(f"[yellow]{busy}[/yellow]")
         raise typer.Exit(EXIT_RUN_IN_PROGRESS) from busy
