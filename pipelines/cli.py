@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -282,6 +281,11 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
             "reason); the other rows were validated, scored and exported"
         )
 
+    work = report.daily_work
+    console.print(
+        f"Work: {work['rows_validated']:,} rows validated, {work['lines_featurized']:,} lines "
+        f"featurized, {work['lines_rescored']:,} lines rescored"
+    )
     passed = sum(c.passed for c in report.checks)
     console.print(f"Checks: {passed} passed, {len(report.checks) - passed} failed")
     for check in report.checks:
@@ -484,6 +488,8 @@ def score(
 
 
 def _print_score_summary(written) -> None:
+    import polars as pl
+
     result = written.result
     lines = result.lines
     console.print(

@@ -65,6 +65,17 @@ class RunReport:
             for m in self.metadata.values()
         )
 
+    @property
+    def daily_work(self) -> dict[str, int]:
+        """What the run had to do: rows validated, lines featurized, lines rescored."""
+        return {
+            "rows_validated": sum(
+                int(m.get("rows_validated", 0) or 0) for m in self.metadata.values()
+            ),
+            "lines_featurized": int(self.value("modelling_table", "lines_featurized", 0) or 0),
+            "lines_rescored": int(self.value("risk_scores", "lines_rescored", 0) or 0),
+        }
+
     def value(self, asset: str, key: str, default: Any = None) -> Any:
         return self.metadata.get(asset, {}).get(key, default)
 

@@ -418,13 +418,18 @@ LATE_NOTE_DAYS = 3
 _TYPE_RANK = {"procedure": 0, "history_physical": 1, "follow_up": 2}
 
 
-def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
+def linked_note_text(
+    target: pl.LazyFrame, notes: pl.LazyFrame, serviced: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """Per line key: text of the notes linked to it, dated no later than the submission date.
 
     Notes link by encounter_id when present, else by patient_key and note_date = service_date;
     a line with no procedure note so linked takes the patient's procedure note dictated up to
     `LATE_NOTE_DAYS` after the service (the nearest), unless another line of the patient was
     serviced that day. Procedure notes are preferred over other note types.
+
+    `serviced`: patient_key and service_date of every 64520 line (default: the target's lines),
+    so a target of some lines only (the incremental build) links notes as the whole table does.
     """
     keys = target.select(_NOTE_KEYS).unique()
     note_cols = notes.select(
@@ -460,7 +465,7 @@ def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
     )
     columns = by_encounter.collect_schema().names()
     same_day = pl.concat([by_encounter, by_date.select(columns)])
-    late = _late_procedure_notes(keys, note_cols, same_day)
+    late = _late_procedure_notes(keys, note_cols, same_day, serviced)
     linked = pl.concat([same_day, late.select(columns)])
     return (
         linked.filter(pl.col("_type_rank") == pl.col("_type_rank").min().over(_NOTE_KEYS))
@@ -471,10 +476,14 @@ def linked_note_text(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _late_procedure_notes(
-    keys: pl.LazyFrame, note_cols: pl.LazyFrame, same_day: pl.LazyFrame
+    keys: pl.LazyFrame,
+    note_cols: pl.LazyFrame,
+    same_day: pl.LazyFrame,
+    serviced: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Procedure notes dictated 1..LATE_NOTE_DAYS after the service, for lines without one."""
-    serviced_days = keys.select("patient_key", pl.col("service_date").alias("note_date")).unique()
+    days = keys if serviced is None else serviced
+    serviced_days = days.select("patient_key", pl.col("service_date").alias("note_date")).unique()
     candidates = (
         # A note that names an encounter belongs to that encounter, whatever its date.
         note_cols.filter((pl.col("_type_rank") == 0) & pl.col("encounter_id").is_null())
@@ -497,13 +506,15 @@ def _late_procedure_notes(
     )
 
 
-def add_documentation_features(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
+def add_documentation_features(
+    target: pl.LazyFrame, notes: pl.LazyFrame, serviced: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """Attach the documentation features of each line's linked notes.
 
     The regex work runs over slices of the linked texts so that the normalised and masked copies
     of every note never coexist in memory (bounds the peak at 10M lines).
     """
-    linked = linked_note_text(target, notes).collect()
+    linked = linked_note_text(target, notes, serviced).collect()
     slices = [
         add_note_text_features(linked.slice(start, TEXT_SLICE_ROWS).lazy()).drop("text").collect()
         for start in range(0, max(linked.height, 1), TEXT_SLICE_ROWS)
