@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.memory import memory_limit_bytes
 from pipelines.settings import ProductSettings
 
 # Every asset that opens the warehouse file declares this pool; dagster.yaml gives it one slot, so
@@ -35,7 +36,11 @@ def build_resources(settings: ProductSettings | None = None) -> dict[str, dg.Con
     """Resources for a run; the CLI passes its flags through `settings`."""
     settings = settings or ProductSettings()
     return {
-        "warehouse": DuckDBResource(database=str(settings.warehouse)),
+        # DENIAL_RISK_MEMORY_LIMIT (default a third of the machine): DuckDB spills beyond it.
+        "warehouse": DuckDBResource(
+            database=str(settings.warehouse),
+            connection_config={"memory_limit": f"{memory_limit_bytes() // 2**20}MiB"},
+        ),
         "paths": ProductPaths(
             landing=str(settings.landing),
             warehouse=str(settings.warehouse),
