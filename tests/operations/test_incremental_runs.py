@@ -132,6 +132,45 @@ def _differences(daily: Path, rebuilt: Path) -> dict[str, tuple[int, int]]:
         return found
 
 
+def _check_one_claims_file_day(
+    world: Path, landing: Path, settings: ProductSettings, month: str
+) -> None:
+    """A day with one new claims file rebuilds its lines and their dependents, nothing else.
+
+    The dependents, written out here in SQL: 64520 lines of the file's patients submitted on or
+    after the patient's earliest new service date, and every line submitted on or after the
+    earliest `known_at` among the labelled ones of those.
+    """
+    new_file = landing / "claims" / f"claims_{month}.csv"
+    new_file.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(world / "claims" / new_file.name, new_file)
+    report = _run(settings, "daily")
+    rows = pl.read_csv(new_file, infer_schema=False).height
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        near = (
+            "SELECT c.claim_id, c.line_number, o.status, o.adjudication_date, c.submission_date "
+            "FROM staged_claim_lines c JOIN line_outcomes o USING (claim_id, line_number) "
+            "JOIN (SELECT patient_key, min(service_date) AS since FROM staged_claim_lines "
+            f"WHERE source_file = 'claims/{new_file.name}' GROUP BY 1) p USING (patient_key) "
+            "WHERE c.cpt_code = '64520' AND c.submission_date >= p.since"
+        )
+        earliest = (
+            f"SELECT min(greatest(adjudication_date, submission_date)) FROM ({near}) "
+            "WHERE status <> 'pending' AND adjudication_date IS NOT NULL"
+        )
+        dependents = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE o.status = 'pending') FROM "
+            "staged_claim_lines c JOIN line_outcomes o USING (claim_id, line_number) "
+            "WHERE c.cpt_code = '64520' AND ((c.claim_id, c.line_number) IN "
+            f"(SELECT claim_id, line_number FROM ({near})) OR c.submission_date >= ({earliest}))"
+        ).fetchall()[0]
+        total = con.execute("SELECT count(*) FROM modelling_table").fetchall()[0][0]
+    assert report.daily_work["rows_validated"] == rows
+    assert report.value("modelling_table", "claim_lines_changed") == rows
+    assert report.daily_work["lines_featurized"] == dependents[0] < total
+    assert report.daily_work["lines_rescored"] == dependents[1]
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
@@ -149,6 +188,8 @@ def test_daily_runs_equal_a_full_rebuild(world: Path, tmp_path: Path) -> None:
 
     featurized, rescored = [], []
     for day, month in enumerate(drops):
+        if day == len(drops) - 1:
+            _check_one_claims_file_day(world, landing, settings, month)
         _copy(world, landing, [month])
         if day == 1:
             earlier = landing / "claims" / f"claims_{first[-2]}.csv"
