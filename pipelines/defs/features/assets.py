@@ -197,7 +197,7 @@ def modelling_table(
             "lines_featurized": featurized.height,
             "claim_lines_changed": changes.changed_lines.height if changes else current.height,
             "notes_changed": changes.changed_notes if changes else current_notes.height,
-            "earliest_changed_known_at": str(changes.earliest_known_at) if changes else "",
+            "earliest_changed_known_at": str(changes.earliest_known_at or "") if changes else "",
             "seconds": round(time.perf_counter() - started, 2),
             "peak_rss_mb": peak_rss_mb(),
         }
