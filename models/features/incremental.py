@@ -4,9 +4,11 @@ Every feature is point in time: a line reads only what was known before its subm
 (claim lines once submitted, outcomes once adjudicated at `known_at`, notes once dated), plus its
 own patient's same-day lines. So a changed input can only move the features of
 
-1. lines of the same patient (or encounter, for a note) submitted on or after the changed line's
-   service date or the changed note's date: same-day context, sessions, authorization uses, first
-   claim with the payer, linked notes, prior relief;
+1. lines of the same patient submitted on or after a changed claim line's submission date
+   (sessions, authorization uses, first claim with the payer) or serviced on its service day or
+   the `LATE_NOTE_DAYS` before it (same-day context, which procedure note a late note documents);
+   lines of a changed note's patient or encounter submitted on or after its date (linked notes,
+   prior relief);
 2. every 64520 line submitted on or after the earliest `known_at` of a changed outcome, or of a
    labelled line in set 1: payer, provider and patient rates learn from adjudicated lines, and
    their smoothing prior is the rate over all lines, so no key narrows this set.
@@ -25,6 +27,7 @@ from datetime import date
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
+from models.features.documentation import LATE_NOTE_DAYS
 from models.features.table import (
     CLAIM_LINE_COLUMNS,
     LABELLED_STEPS,
@@ -146,7 +149,7 @@ def lines_to_rebuild(
 
     by_patient = (
         pl.concat(
-            [both(lines, "patient_key", "service_date"), both(notes, "patient_key", "note_date")]
+            [both(lines, "patient_key", "submission_date"), both(notes, "patient_key", "note_date")]
         )
         .group_by("key")
         .agg(pl.col("since").min())
@@ -154,11 +157,19 @@ def lines_to_rebuild(
     by_encounter = (
         both(notes, "encounter_id", "note_date").group_by("key").agg(pl.col("since").min())
     )
+    # Same-day context and late-note linking read the patient's lines by service date, whenever
+    # they were submitted: a changed line's service day and the LATE_NOTE_DAYS before it.
+    service_days = both(lines, "patient_key", "service_date").unique()
     targets = current.filter(pl.col("cpt_code") == TARGET_CPT)
     near = pl.concat(
         [
             targets.join(by_patient, left_on="patient_key", right_on="key").filter(
                 pl.col("submission_date") >= pl.col("since")
+            ),
+            targets.join(service_days, left_on="patient_key", right_on="key").filter(
+                pl.col("service_date").is_between(
+                    pl.col("since") - pl.duration(days=LATE_NOTE_DAYS), pl.col("since")
+                )
             ),
             targets.join(by_encounter, left_on="encounter_id", right_on="key").filter(
                 pl.col("submission_date") >= pl.col("since")

@@ -138,8 +138,8 @@ def _check_one_claims_file_day(
     """A day with one new claims file rebuilds its lines and their dependents, nothing else.
 
     The dependents, written out here in SQL: 64520 lines of the file's patients submitted on or
-    after the patient's earliest new service date, and every line submitted on or after the
-    earliest `known_at` among the labelled ones of those.
+    after a new line's submission date or serviced on its service day or the 3 days before, and
+    every line submitted on or after the earliest `known_at` among the labelled ones of those.
     """
     new_file = landing / "claims" / f"claims_{month}.csv"
     new_file.parent.mkdir(parents=True, exist_ok=True)
@@ -147,12 +147,17 @@ def _check_one_claims_file_day(
     report = _run(settings, "daily")
     rows = pl.read_csv(new_file, infer_schema=False).height
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        new_lines = (
+            "SELECT patient_key, service_date, submission_date FROM staged_claim_lines "
+            f"WHERE source_file = 'claims/{new_file.name}'"
+        )
         near = (
             "SELECT c.claim_id, c.line_number, o.status, o.adjudication_date, c.submission_date "
             "FROM staged_claim_lines c JOIN line_outcomes o USING (claim_id, line_number) "
-            "JOIN (SELECT patient_key, min(service_date) AS since FROM staged_claim_lines "
-            f"WHERE source_file = 'claims/{new_file.name}' GROUP BY 1) p USING (patient_key) "
-            "WHERE c.cpt_code = '64520' AND c.submission_date >= p.since"
+            "WHERE c.cpt_code = '64520' AND EXISTS (SELECT 1 FROM ("
+            f"{new_lines}) n WHERE n.patient_key = c.patient_key AND "
+            "(c.submission_date >= n.submission_date OR c.service_date BETWEEN "
+            "n.service_date - INTERVAL 3 DAY AND n.service_date))"
         )
         earliest = (
             f"SELECT min(greatest(adjudication_date, submission_date)) FROM ({near}) "
