@@ -20,6 +20,8 @@ from pipelines.settings import ProductSettings
 # `denial-risk run --job NAME`: the jobs of the one Definitions object (pipelines/defs/operations/jobs.py).
 JOBS = {"daily": "ingest_and_score_job", "retrain": "retrain_job", "full": "full_run_job"}
 FULL_RUN_JOB = JOBS["full"]
+# Which warehouse a CLI run wrote: instances may be shared by several warehouses.
+WAREHOUSE_PATH_TAG = "denial_risk/warehouse_path"
 # The run completed (scored, exported) but set files or rows aside: someone should look.
 EXIT_SET_ASIDE = 3
 # Another run holds the warehouse: nothing was done.
@@ -210,6 +212,25 @@ def run_pipeline(
             return _run_locked(settings, job, full_rebuild, selection, on_step, instance)
 
 
+def fail_abandoned_runs(instance: dg.DagsterInstance, settings: ProductSettings) -> list[str]:
+    """Mark this warehouse's CLI runs still "started" as failed and free their pool slots.
+
+    Called under the run lock, so such a run was killed (its process cannot be running); left
+    alone, its claimed `warehouse` pool slot would hold every later run of an instance whose
+    dagster.yaml limits the pool.
+    """
+    stuck = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={"denial_risk/started_by": "cli", WAREHOUSE_PATH_TAG: str(settings.warehouse)},
+        )
+    )
+    for run in stuck:
+        instance.report_run_failed(run, message="abandoned: its process ended without finishing")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in stuck]
+
+
 def _job_and_subset(
     definitions: dg.Definitions, job: str, selection: dg.AssetSelection | None, with_truth: bool
 ) -> tuple[dg.JobDefinition, dg.AssetSelection | None]:
@@ -251,7 +272,12 @@ def _run_locked(
         loggers={**(definitions.loggers or {}), "progress": _progress_logger(on_step)},
     )
     job_def, subset = _job_and_subset(run_defs, job, selection, settings.truth is not None)
-    tags = {"denial_risk/started_by": "cli", "denial_risk/job": job}
+    fail_abandoned_runs(instance, settings)
+    tags = {
+        "denial_risk/started_by": "cli",
+        "denial_risk/job": job,
+        WAREHOUSE_PATH_TAG: str(settings.warehouse),
+    }
     if full_rebuild:
         tags[FULL_REBUILD_TAG] = "true"
     result = job_def.execute_in_process(

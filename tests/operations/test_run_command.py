@@ -83,3 +83,20 @@ def test_full_run_with_a_truth_adds_only_the_oracle_comparison() -> None:
     assert keys == {k.to_user_string() for k in full} | {"oracle_evaluation"}
     job, subset = _job_and_subset(definitions, "daily", None, with_truth=True)
     assert job.name == JOBS["daily"] and subset is None
+
+
+def test_a_killed_cli_run_is_marked_failed_and_frees_its_slots(tmp_path: Path) -> None:
+    from pipelines.runner import WAREHOUSE_PATH_TAG, fail_abandoned_runs
+
+    settings = ProductSettings(warehouse=tmp_path / "data" / "warehouse.duckdb")
+    (tmp_path / "home").mkdir()
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        tags = {"denial_risk/started_by": "cli", WAREHOUSE_PATH_TAG: str(settings.warehouse)}
+        other = {**tags, WAREHOUSE_PATH_TAG: str(tmp_path / "other.duckdb")}
+        job = load_definitions().resolve_job_def(JOBS["daily"])
+        started = dg.DagsterRunStatus.STARTED
+        mine = instance.create_run_for_job(job, tags=tags, status=started)
+        theirs = instance.create_run_for_job(job, tags=other, status=started)
+        assert fail_abandoned_runs(instance, settings) == [mine.run_id]
+        assert instance.get_run_by_id(mine.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(theirs.run_id).status == dg.DagsterRunStatus.STARTED
