@@ -371,3 +371,16 @@ CREATE TABLE IF NOT EXISTS policy_drift_monthly (
     expected_rate DOUBLE,
     pending_share DOUBLE
 )"""
+
+# The incremental modelling table (docs/architecture.md "Incremental daily runs"): the inputs the
+# stored rows were built from, the labelled lines as the payer-level steps read them, the build's
+# version, and the lines whose row changed since risk_scores last scored (it rescores them).
+MODELLING_INPUTS_TABLE = "modelling_inputs"
+MODELLING_NOTE_INPUTS_TABLE = "modelling_note_inputs"
+MODELLING_LABELLED_TABLE = "modelling_labelled_lines"
+MODELLING_BUILD_TABLE = "modelling_build"
+FEATURES_CHANGED_SINCE_SCORING = "features_changed_since_scoring"
+FEATURES_CHANGED_SINCE_SCORING_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {FEATURES_CHANGED_SINCE_SCORING} "
+    "(claim_id VARCHAR, line_number INTEGER)"
+)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -172,21 +171,37 @@ PracticeOpt = Annotated[
 ]
 
 
+RUN_JOBS = ("daily", "retrain", "full")
+
+
 @app.command()
 def run(
     landing: LandingOpt = None,
     warehouse: WarehouseOpt = None,
     exports: ExportsOpt = None,
     practice: PracticeOpt = None,
+    job: Annotated[
+        str,
+        typer.Option(
+            help="daily: ingest new files, update features, score; retrain: train and promote, "
+            "rescore; full: everything"
+        ),
+    ] = "full",
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Rebuild every feature row and rescore every pending line"),
+    ] = False,
 ) -> None:
     """Load the landing folder, validate, build features, train, score, export and report."""
+    if job not in RUN_JOBS:
+        raise typer.BadParameter(f"--job must be one of {', '.join(RUN_JOBS)}, not {job}")
     tags: dict[str, str] = {}
     if practice is not None:
         settings, tags = _practice_run(practice)
     else:
         settings = _settings(landing, warehouse, exports)
     _require_claim_files(settings.landing)
-    report = _run(settings, tags)
+    report = _run(settings, tags, job=job, full_rebuild=full)
     raise typer.Exit(report.exit_code)
 
 
@@ -252,10 +267,16 @@ def _require_claim_files(landing: Path) -> None:
         raise typer.Exit(2)
 
 
-def _run(settings: ProductSettings, tags: dict[str, str] | None = None):
+def _run(
+    settings: ProductSettings,
+    tags: dict[str, str] | None = None,
+    job: str = "full",
+    full_rebuild: bool = False,
+):
     from pipelines.runner import EXIT_RUN_IN_PROGRESS, RunInProgress, run_pipeline
 
-    console.print(f"Running the pipeline on {settings.landing} → {settings.warehouse}")
+    rebuild = ", full rebuild" if full_rebuild else ""
+    console.print(f"Running the {job} job{rebuild} on {settings.landing} → {settings.warehouse}")
     started: dict[str, float] = {}
 
     def on_step(event: str, step: str) -> None:
@@ -276,7 +297,9 @@ def _run(settings: ProductSettings, tags: dict[str, str] | None = None):
     began = time.perf_counter()
     since = datetime.now(UTC)
     try:
-        report = run_pipeline(settings, on_step=on_step, tags=tags)
+        report = run_pipeline(
+            settings, job=job, full_rebuild=full_rebuild, on_step=on_step, tags=tags
+        )
     except RunInProgress as busy:
         console.print(f"[yellow]{busy}[/yellow]")
         raise typer.Exit(EXIT_RUN_IN_PROGRESS) from busy
@@ -304,6 +327,17 @@ def _print_set_aside_files(settings: ProductSettings, since: datetime, limit: in
         console.print(f"  set aside: {path}: {count:,} {reason}")
     if len(rows) > limit:
         console.print(f"  … and {len(rows) - limit} more (see quarantined_rows)")
+    if rows:
+        by_reason: dict[str, int] = {}
+        for _, reason, count in rows:
+            by_reason[reason] = by_reason.get(reason, 0) + count
+        top = sorted(by_reason.items(), key=lambda item: (-item[1], item[0]))[:3]
+        console.print("  most common: " + ", ".join(f"{r} {n:,} rows" for r, n in top))
+        console.print(
+            f"  where to look: table quarantined_rows in {settings.warehouse} (source_file, "
+            "source_row, column_name, reason); each reason and its fix: README "
+            '"Input contract" and docs/x12.md'
+        )
 
 
 def _print_run_summary(report, settings: ProductSettings, seconds: float) -> None:
@@ -353,6 +387,11 @@ def _print_run_summary(report, settings: ProductSettings, seconds: float) -> Non
 
     _print_remit_kpis(report)
 
+    work = report.daily_work
+    console.print(
+        f"Work: {work['rows_validated']:,} rows validated, {work['lines_featurized']:,} lines "
+        f"featurized, {work['lines_rescored']:,} lines rescored"
+    )
     passed = sum(c.passed for c in report.checks)
     console.print(f"Checks: {passed} passed, {len(report.checks) - passed} failed")
     for check in report.checks:
@@ -569,6 +608,8 @@ def score(
 
 
 def _print_score_summary(written) -> None:
+    import polars as pl
+
     result = written.result
     lines = result.lines
     console.print(

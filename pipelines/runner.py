@@ -1,4 +1,4 @@
-"""Run the whole asset graph in-process (the same definitions the schedules use) and summarise it."""
+"""Run a job of the one `Definitions` in-process, recorded in the persistent instance, and summarise it."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.defs.operations.jobs import FULL_REBUILD_TAG
 from pipelines.defs.resources import build_resources
 from pipelines.settings import ProductSettings
 
-FULL_RUN_JOB = "full_run"
+# `denial-risk run --job NAME`: the jobs of the one Definitions object (pipelines/defs/operations/jobs.py).
+JOBS = {"daily": "ingest_and_score_job", "retrain": "retrain_job", "full": "full_run_job"}
+FULL_RUN_JOB = JOBS["full"]
+# Which warehouse a CLI run wrote: instances may be shared by several warehouses.
+WAREHOUSE_PATH_TAG = "denial_risk/warehouse_path"
 # The run completed (scored, exported) but set files or rows aside: someone should look.
 EXIT_SET_ASIDE = 3
 # Another run holds the warehouse: nothing was done.
@@ -62,6 +67,17 @@ class RunReport:
             for m in self.metadata.values()
         )
 
+    @property
+    def daily_work(self) -> dict[str, int]:
+        """What the run had to do: rows validated, lines featurized, lines rescored."""
+        return {
+            "rows_validated": sum(
+                int(m.get("rows_validated", 0) or 0) for m in self.metadata.values()
+            ),
+            "lines_featurized": int(self.value("modelling_table", "lines_featurized", 0) or 0),
+            "lines_rescored": int(self.value("risk_scores", "lines_rescored", 0) or 0),
+        }
+
     def value(self, asset: str, key: str, default: Any = None) -> Any:
         return self.metadata.get(asset, {}).get(key, default)
 
@@ -97,16 +113,16 @@ def load_definitions() -> dg.Definitions:
 ORACLE_ASSET = "oracle_evaluation"
 
 
-def _unpartitioned_assets(definitions: dg.Definitions, with_truth: bool) -> dg.AssetSelection:
-    """Every unpartitioned asset; the synthetic-only oracle comparison only when a truth is set."""
-    graph = definitions.resolve_asset_graph()
-    keys = [
-        key
-        for key in graph.get_all_asset_keys()
-        if not graph.get(key).is_partitioned
-        and (with_truth or key.to_user_string() != ORACLE_ASSET)
-    ]
-    return dg.AssetSelection.assets(*keys)
+def dagster_home(settings: ProductSettings) -> Path:
+    """Where CLI runs are recorded: `$DAGSTER_HOME` when set, else `<data>/dagster_home`."""
+    return Path(os.environ.get("DAGSTER_HOME") or settings.data_root / "dagster_home")
+
+
+def persistent_instance(settings: ProductSettings) -> dg.DagsterInstance:
+    """The Dagster instance `dagster dev` reads with the same `DAGSTER_HOME` (docs/operations.md)."""
+    home = dagster_home(settings).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def _progress_logger(callback: StepCallback | None) -> dg.LoggerDefinition:
@@ -174,46 +190,106 @@ def remove_orphan_snapshot_files(published: Path) -> list[Path]:
 def run_pipeline(
     settings: ProductSettings,
     *,
+    job: str = "full",
+    full_rebuild: bool = False,
     selection: dg.AssetSelection | None = None,
     on_step: StepCallback | None = None,
     instance: dg.DagsterInstance | None = None,
     tags: dict[str, str] | None = None,
 ) -> RunReport:
-    """Materialize every unpartitioned asset (or `selection`) with its checks, in one process.
+    """Run `job` (daily, retrain or full; or just `selection`) with its checks, in one process.
 
-    `tags` are the run's tags; `denial_risk/practice` routes the resources to that practice.
+    The run is recorded in `instance`, by default the persistent one under the data folder.
+    `full_rebuild` rebuilds the whole modelling table and rescores every pending line. `tags`
+    are added to the run's tags; `denial_risk/practice` routes the resources to that practice.
     """
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}: one of {', '.join(JOBS)}")
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     with run_lock(settings):
         remove_orphan_snapshot_files(settings.published_snapshot)
-        return _run_locked(settings, selection, on_step, instance, tags)
+        with contextlib.ExitStack() as stack:
+            if instance is None:
+                instance = stack.enter_context(persistent_instance(settings))
+            return _run_locked(settings, job, full_rebuild, selection, on_step, instance, tags)
+
+
+def fail_abandoned_runs(instance: dg.DagsterInstance, settings: ProductSettings) -> list[str]:
+    """Mark this warehouse's CLI runs still "started" as failed and free their pool slots.
+
+    Called under the run lock, so such a run was killed (its process cannot be running); left
+    alone, its claimed `warehouse` pool slot would hold every later run of an instance whose
+    dagster.yaml limits the pool.
+    """
+    stuck = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={"denial_risk/started_by": "cli", WAREHOUSE_PATH_TAG: str(settings.warehouse)},
+        )
+    )
+    for run in stuck:
+        instance.report_run_failed(run, message="abandoned: its process ended without finishing")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in stuck]
+
+
+def _job_and_subset(
+    definitions: dg.Definitions, job: str, selection: dg.AssetSelection | None, with_truth: bool
+) -> tuple[dg.JobDefinition, dg.AssetSelection | None]:
+    """The resolved job to execute and the subset of its assets to run (None: all of them)."""
+    if selection is None and not (job == "full" and with_truth):
+        return definitions.resolve_job_def(JOBS[job]), None
+    # A custom selection, or the full run plus the synthetic-only oracle comparison: a subset of
+    # the implicit all-assets job of the same Definitions.
+    graph = definitions.resolve_asset_graph()
+    if selection is None:
+        full = definitions.resolve_job_def(FULL_RUN_JOB).asset_layer.executable_asset_keys
+        selection = dg.AssetSelection.assets(*full, ORACLE_ASSET)
+    keys = selection.resolve(graph)
+    unpartitioned = [k for k in keys if not graph.get(k).is_partitioned]
+    return definitions.resolve_implicit_global_asset_job_def(), dg.AssetSelection.assets(
+        *unpartitioned
+    )
 
 
 def _run_locked(
     settings: ProductSettings,
+    job: str,
+    full_rebuild: bool,
     selection: dg.AssetSelection | None,
     on_step: StepCallback | None,
-    instance: dg.DagsterInstance | None,
+    instance: dg.DagsterInstance,
     tags: dict[str, str] | None = None,
 ) -> RunReport:
     definitions = load_definitions()
-    job = dg.define_asset_job(
-        FULL_RUN_JOB,
-        selection=selection or _unpartitioned_assets(definitions, settings.truth is not None),
-        executor_def=dg.in_process_executor,
-    )
+    # The one Definitions object with this run's folders and a progress logger for the CLI.
     run_defs = dg.Definitions(
         assets=definitions.assets,
         asset_checks=definitions.asset_checks,
-        jobs=[job],
-        resources=build_resources(settings),
-        loggers={"progress": _progress_logger(on_step)},
+        jobs=definitions.jobs,
+        schedules=definitions.schedules,
+        sensors=definitions.sensors,
+        executor=definitions.executor,
+        metadata=definitions.metadata,
+        resources={**(definitions.resources or {}), **build_resources(settings)},
+        loggers={**(definitions.loggers or {}), "progress": _progress_logger(on_step)},
     )
-    result = run_defs.resolve_job_def(FULL_RUN_JOB).execute_in_process(
+    job_def, subset = _job_and_subset(run_defs, job, selection, settings.truth is not None)
+    fail_abandoned_runs(instance, settings)
+    tags = {
+        **(tags or {}),
+        "denial_risk/started_by": "cli",
+        "denial_risk/job": job,
+        WAREHOUSE_PATH_TAG: str(settings.warehouse),
+    }
+    if full_rebuild:
+        tags[FULL_REBUILD_TAG] = "true"
+    result = job_def.execute_in_process(
         run_config={"loggers": {"progress": {}}},
         instance=instance,
         raise_on_error=False,
         tags=tags,
+        asset_selection=list(subset.resolve(run_defs.resolve_asset_graph())) if subset else None,
     )
     return summarise(result)
 

@@ -142,8 +142,8 @@ EXPORT_SPEC: tuple[ExportColumn, ...] = (
     ExportColumn(
         "days_to_filing_limit",
         "integer",
-        "the payer's filing limit minus the days from service to scoring (negative: past the "
-        "limit); empty when the payer's limit is unknown",
+        "the payer's filing limit minus the days from service to this export's run (negative: "
+        "past the limit); empty when the payer's limit is unknown",
         True,
     ),
     ExportColumn("action_1", "text", "the fix for reason_1 (given in every band)"),

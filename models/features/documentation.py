@@ -562,7 +562,10 @@ _TYPE_RANK = {"procedure": 0, "history_physical": 1, "follow_up": 2}
 
 
 def linked_notes(
-    target: pl.LazyFrame, notes: pl.LazyFrame, carry: Sequence[str] = ELEMENT_COLUMNS
+    target: pl.LazyFrame,
+    notes: pl.LazyFrame,
+    carry: Sequence[str] = ELEMENT_COLUMNS,
+    serviced: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Per line key: the notes linked to it (columns `carry`), in note order (date, id).
 
@@ -572,6 +575,9 @@ def linked_notes(
     a line with no procedure note so linked takes the patient's procedure note dictated up to
     `LATE_NOTE_DAYS` after the service (the nearest), unless another line of the patient was
     serviced that day. Procedure notes are preferred over other note types.
+
+    `serviced`: patient_key and service_date of every 64520 line (default: the target's lines),
+    so a target of some lines only (the incremental build) links notes as the whole table does.
     """
     keys = target.select(_NOTE_KEYS).unique()
     note_cols = notes.select(
@@ -607,7 +613,7 @@ def linked_notes(
     )
     columns = by_encounter.collect_schema().names()
     same_day = pl.concat([by_encounter, by_date.select(columns)])
-    late = _late_procedure_notes(keys, note_cols, same_day)
+    late = _late_procedure_notes(keys, note_cols, same_day, serviced)
     linked = pl.concat([same_day, late.select(columns)])
     return linked.filter(pl.col("_type_rank") == pl.col("_type_rank").min().over(_NOTE_KEYS)).sort(
         "note_date", "note_id"
@@ -615,10 +621,14 @@ def linked_notes(
 
 
 def _late_procedure_notes(
-    keys: pl.LazyFrame, note_cols: pl.LazyFrame, same_day: pl.LazyFrame
+    keys: pl.LazyFrame,
+    note_cols: pl.LazyFrame,
+    same_day: pl.LazyFrame,
+    serviced: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Procedure notes dictated 1..LATE_NOTE_DAYS after the service, for lines without one."""
-    serviced_days = keys.select("patient_key", pl.col("service_date").alias("note_date")).unique()
+    days = keys if serviced is None else serviced
+    serviced_days = days.select("patient_key", pl.col("service_date").alias("note_date")).unique()
     candidates = (
         # A note that names an encounter belongs to that encounter, whatever its date.
         note_cols.filter((pl.col("_type_rank") == 0) & pl.col("encounter_id").is_null())
@@ -641,14 +651,16 @@ def _late_procedure_notes(
     )
 
 
-def add_documentation_features(target: pl.LazyFrame, notes: pl.LazyFrame) -> pl.LazyFrame:
+def add_documentation_features(
+    target: pl.LazyFrame, notes: pl.LazyFrame, serviced: pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """Attach the documentation features of each line's linked notes.
 
     `notes` carry their elements (`el_*`, as stored by the load); notes with only `text` get
     them computed here. A line's features combine its notes' elements (`element_aggregations`).
     """
     combined = (
-        linked_notes(target, with_note_elements(notes))
+        linked_notes(target, with_note_elements(notes), serviced=serviced)
         .group_by(_NOTE_KEYS)
         .agg(*element_aggregations())
     )

@@ -201,6 +201,11 @@ LABELLED_STEPS = (
 )
 
 
+def serviced_64520_days(all_lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Patient and service date of every 64520 line (where a late note cannot belong elsewhere)."""
+    return all_lines.filter(pl.col("cpt_code") == TARGET_CPT).select("patient_key", "service_date")
+
+
 def modelling_steps(
     all_lines: pl.LazyFrame,
     adjudicated: pl.LazyFrame,
@@ -235,7 +240,7 @@ def modelling_steps(
         (
             "documentation and diagnosis",
             lambda t, _: (
-                add_documentation_features(t, notes)
+                add_documentation_features(t, notes, serviced_64520_days(all_lines))
                 .with_columns(*diagnosis_features())
                 .with_columns(fluoro_without_saved_images())
             ),
@@ -319,12 +324,16 @@ def run_steps(
     steps: tuple[tuple[str, Step], ...],
     labelled_at: Mapping[str, pl.LazyFrame] | None = None,
     on_labelled: Callable[[str, pl.DataFrame], None] | None = None,
+    labelled_besides: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Apply the steps in order, each materialised before the next.
 
     `labelled_at`: the labelled lines to use per step (default: the target's own).
     `on_labelled`: called with each labelled step's labelled lines (the pre-submission check
-    keeps them).
+    keeps them; the incremental build stores the last one).
+    `labelled_besides`: labelled lines outside the target, as they stood after the steps before
+    the last labelled one (the incremental build's stored rows); each labelled step learns from
+    them plus the target's own, projected on the step's columns.
     """
     for name, step in steps:
         started = time.perf_counter()
@@ -336,6 +345,12 @@ def run_steps(
                 frame = labelled.collect()
                 on_labelled(name, frame)
                 labelled = frame.lazy()
+            if labelled_besides is not None and name in LABELLED_STEPS:
+                schema = labelled.collect_schema()
+                besides = labelled_besides.select(
+                    pl.col(column).cast(dtype) for column, dtype in schema.items()
+                )
+                labelled = pl.concat([besides, labelled]).collect().lazy()
         target = step(target, labelled).collect().lazy()
         log.debug("modelling table: %s in %.1f s", name, time.perf_counter() - started)
     return target

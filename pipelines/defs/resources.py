@@ -16,6 +16,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from pipelines.memory import memory_limit_bytes
 from pipelines.practices import PRACTICE_TAG, practices_root, require_practice
 from pipelines.settings import ProductSettings
 
@@ -85,7 +86,12 @@ def build_resources(settings: ProductSettings | None = None) -> dict[str, dg.Con
     settings = settings or ProductSettings()
     root = str(practices_root())
     return {
-        "warehouse": PracticeWarehouse(database=str(settings.warehouse), practices_root=root),
+        # DENIAL_RISK_MEMORY_LIMIT (default a third of the machine): DuckDB spills beyond it.
+        "warehouse": PracticeWarehouse(
+            database=str(settings.warehouse),
+            practices_root=root,
+            connection_config={"memory_limit": f"{memory_limit_bytes() // 2**20}MiB"},
+        ),
         "paths": ProductPaths(
             landing=str(settings.landing),
             warehouse=str(settings.warehouse),

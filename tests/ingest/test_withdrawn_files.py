@@ -90,3 +90,32 @@ def test_a_rejected_file_counts_its_rows(tmp_path: Path) -> None:
         settings, "SELECT status, rows_read, rows_loaded, rows_quarantined FROM ingest_ledger"
     ) == [("rejected", 4, 0, 4)]
     assert summaries[0].rows_read == 4 and summaries[0].rows_quarantined == 4
+
+
+def test_corrected_file_under_another_name_replaces_the_rows_of_the_one_it_replaces(
+    tmp_path: Path,
+) -> None:
+    """The withdrawal is applied before the corrected file loads: no duplicate_key quarantine."""
+    import duckdb
+
+    from pipelines.sources.landing.staging import ingest_folders
+
+    landing = tmp_path / "landing"
+    (landing / "claims").mkdir(parents=True)
+    header = (
+        "claim_id,line_number,patient_id,patient_birth_date,payer_id,plan_type,rendering_npi,"
+        "place_of_service,service_date,submission_date,cpt_code,units,charge_amount,diagnosis_codes"
+    )
+    row = "C1,1,P1,1960-01-01,AET,commercial,1234567893,11,2026-01-05,2026-01-06,64520,{u},400.00,G90.529"
+    (landing / "claims" / "claims_jan.csv").write_text(f"{header}\n{row.format(u=1)}\n")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        ingest_folders(con, landing, ("claims",), b"k" * 32)
+        (landing / "claims" / "claims_jan.csv").unlink()
+        (landing / "claims" / "claims_jan_corrected.csv").write_text(
+            f"{header}\n{row.format(u=2)}\n"
+        )
+        ingest_folders(con, landing, ("claims",), b"k" * 32)
+        staged = con.execute("SELECT source_file, units FROM staged_claim_lines").fetchall()
+        quarantined = con.execute("SELECT count(*) FROM quarantined_rows").fetchall()[0][0]
+    assert staged == [("claims/claims_jan_corrected.csv", 2.0)]
+    assert quarantined == 0

@@ -95,6 +95,9 @@ def test_bad_files_cost_only_their_own_rows(bad_run: Run) -> None:
     for path in bad.values():
         assert f"{path.parent.name}/{path.name}" in output
     assert "rows set aside" in output
+    # The three most common reasons and where to look follow the per-file list.
+    assert "  most common: " in output
+    assert "where to look: table quarantined_rows" in output
 
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         reasons = con.execute(

@@ -1,6 +1,7 @@
 """Model assets: train and register the challenger, score pending lines, export to billing."""
 
 import json
+import time
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -8,7 +9,8 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from data_contracts.input_contract import TARGET_CPT
-from models.challenger import register_challenger, train_and_evaluate
+from data_contracts.warehouse_schema import FEATURES_CHANGED_SINCE_SCORING as CHANGED_SINCE_SCORING
+from data_contracts.warehouse_schema import FEATURES_CHANGED_SINCE_SCORING_DDL as CHANGED_DDL
 from models.dataset import catalog_features
 from models.export import EXPORT_COLUMNS, write_export
 from models.operating_point import HoldEconomics
@@ -17,7 +19,9 @@ from models.registry import champion_version, json_safe, load_champion, load_mod
 from models.scoring import score_lines, with_payer_names
 from monitoring.weights import WEIGHT_COLUMN, policy_change_weights
 from pipelines.defs.operations.freshness import SCORES_FRESHNESS
+from pipelines.defs.operations.jobs import FULL_REBUILD_TAG
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
+from pipelines.memory import peak_rss_mb, reset_peak_rss
 
 MODEL_REGISTRY_DDL = """
 CREATE TABLE IF NOT EXISTS model_registry (
@@ -67,6 +71,37 @@ DROP_UNEXPORTED_SCORES = (
 )
 
 
+def _export_rows(scored: pl.DataFrame) -> pl.DataFrame:
+    return scored.select(*[c for c in EXPORT_COLUMNS if c in scored.columns]).with_columns(
+        pl.col("line_number").cast(pl.Int32)
+    )
+
+
+def _scores_to_keep(con, pending: pl.DataFrame, champion_version: str) -> pl.DataFrame | None:
+    """Stored scores still valid: same champion, issued (exported), features unchanged since.
+
+    None when there is nothing to keep from (no scores yet).
+    """
+    known = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "risk_scores" not in known:
+        return None
+    con.register("pending_keys", pending.select("claim_id", "line_number"))
+    kept = con.sql(
+        "SELECT r.* FROM risk_scores r "
+        "JOIN pending_keys p ON p.claim_id = r.claim_id AND p.line_number = r.line_number "
+        "WHERE r.model_version = ? "
+        "AND r.scored_at NOT IN (SELECT scored_at FROM scoring_runs WHERE NOT exported) "
+        f"AND NOT EXISTS (SELECT 1 FROM {CHANGED_SINCE_SCORING} c "
+        "WHERE c.claim_id = r.claim_id AND c.line_number = r.line_number)",
+        params=[champion_version],
+    ).pl()
+    con.unregister("pending_keys")
+    return kept.with_columns(
+        pl.col("line_number").cast(pl.Int32),
+        pl.col("scored_at").dt.convert_time_zone("UTC"),
+    )
+
+
 def _read_modelling_table(warehouse: DuckDBResource) -> pl.DataFrame:
     with warehouse.get_connection() as con:
         return con.sql("SELECT * FROM modelling_table").pl()
@@ -82,6 +117,9 @@ def denial_model(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
 ) -> dg.MaterializeResult:
     """LightGBM challenger trained out of time, measured against baselines, registered; champion decided."""
+    # Training's stack (scikit-learn baselines) is imported by training runs only.
+    from models.challenger import register_challenger, train_and_evaluate
+
     settings = paths.settings()
     table = _read_modelling_table(warehouse)
     # Payers with an active policy-drift alert: their post-change lines weigh more (docs/monitoring.md).
@@ -178,46 +216,95 @@ def _payer_names(con) -> pl.DataFrame:
 def risk_scores(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, paths: ProductPaths
 ) -> dg.MaterializeResult:
-    """Every pending 64520 line scored by the registry's champion, with reasons; history appended."""
+    """Every pending 64520 line scored by the registry's champion, with reasons; history appended.
+
+    Only lines whose feature row changed since the last scoring, new pending lines and lines
+    scored by another model are rescored; the others keep their scores (a run tagged
+    full_rebuild rescores every line). The table always holds every pending line.
+    """
+    started = time.perf_counter()
+    reset_peak_rss()
     champion = load_champion(paths.settings().models)
-    table = _read_modelling_table(warehouse).filter(
-        pl.col("denied").is_null() & (pl.col("cpt_code") == TARGET_CPT)
-    )
-    scored = score_lines(champion, table, scored_at=datetime.now(UTC))
-    with warehouse.get_connection() as con:
-        flags = flags_for(scored.get_column("payer_id").unique().to_list(), con)
-        names = _payer_names(con)
-    scored = with_payer_names(with_policy_change(scored, flags), names)
-    out = scored.select(*[c for c in EXPORT_COLUMNS if c in scored.columns]).with_columns(
-        pl.col("line_number").cast(pl.Int32)
-    )
+    full = context.run.tags.get(FULL_REBUILD_TAG) == "true"
     with warehouse.get_connection() as con:
         con.execute(HISTORY_DDL)
+        con.execute(CHANGED_DDL)
+        pending = con.sql(
+            "SELECT * FROM modelling_table WHERE denied IS NULL AND cpt_code = ?",
+            params=[TARGET_CPT],
+        ).pl()
+        kept = _scores_to_keep(con, pending, champion.version) if not full else None
+        names = _payer_names(con)
+    now = datetime.now(UTC)
+    if kept is not None:
+        # A kept score keeps its probability and scored_at; its days to the filing limit count
+        # down to this run, as a rescored line's do.
+        kept = kept.with_columns(
+            (
+                pl.col("days_to_filing_limit")
+                - (pl.lit(now.date()) - pl.col("scored_at").dt.date()).dt.total_days()
+            ).cast(pl.Int64)
+        )
+    to_score = (
+        pending.join(
+            kept.select("claim_id", "line_number"), on=["claim_id", "line_number"], how="anti"
+        )
+        if kept is not None
+        else pending
+    )
+    rescored = to_score.height
+    if rescored == 0 and kept is not None:
+        new_rows = kept.head(0)
+    else:
+        new_rows = _export_rows(
+            with_payer_names(score_lines(champion, to_score, scored_at=now), names)
+        )
+    out = pl.concat([kept, new_rows], how="vertical_relaxed") if kept is not None else new_rows
+    with warehouse.get_connection() as con:
+        flags = flags_for(out.get_column("payer_id").unique().to_list(), con)
+    # Flags follow today's alerts on every line, rescored or kept.
+    out = (
+        with_policy_change(out, flags)
+        .select(new_rows.columns)
+        .sort(["expected_loss_usd", "claim_id", "line_number"], descending=[True, False, False])
+    )
+    new_rows = out.join(new_rows.select("claim_id", "line_number"), on=["claim_id", "line_number"])
+    with warehouse.get_connection() as con:
         con.execute("BEGIN TRANSACTION")
         for statement in DROP_UNEXPORTED_SCORES:
             con.execute(statement)
         con.register("scored_frame", out.to_arrow())
         con.execute("CREATE OR REPLACE TABLE risk_scores AS SELECT * FROM scored_frame")
+        con.unregister("scored_frame")
         con.execute(MODEL_REGISTRY_DDL)
         con.execute(
             "UPDATE model_registry SET is_champion = (model_version = ?)", [champion.version]
         )
+        con.register("rescored_frame", new_rows.to_arrow())
         con.execute(
             "INSERT INTO risk_scores_history SELECT scored_at, model_version, claim_id, "
-            "line_number, denial_probability, risk_band, expected_loss_usd FROM scored_frame"
+            "line_number, denial_probability, risk_band, expected_loss_usd FROM rescored_frame"
         )
         con.execute(
             "INSERT INTO scoring_runs SELECT DISTINCT scored_at, model_version, false "
-            "FROM scored_frame"
+            "FROM rescored_frame"
         )
-        con.unregister("scored_frame")
+        con.unregister("rescored_frame")
+        con.execute(f"DELETE FROM {CHANGED_SINCE_SCORING}")
         con.execute("COMMIT")
     bands = out.get_column("risk_band").value_counts()
     counts = {r["risk_band"]: r["count"] for r in bands.to_dicts()}
-    context.log.info("scored %d pending lines with champion %s", out.height, champion.version)
+    context.log.info(
+        "%d pending lines, %d rescored with champion %s", out.height, rescored, champion.version
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": out.height,
+            "lines_rescored": rescored,
+            "lines_kept": out.height - rescored,
+            "full_rescore": kept is None,
+            "seconds": round(time.perf_counter() - started, 2),
+            "peak_rss_mb": peak_rss_mb(),
             "model_version": champion.version,
             "high_risk_lines": counts.get("high", 0),
             "medium_risk_lines": counts.get("medium", 0),

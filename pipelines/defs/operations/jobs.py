@@ -1,4 +1,4 @@
-"""Jobs the schedules and sensors launch: daily ingest-and-score and monthly retraining."""
+"""Jobs the schedules, sensors and `denial-risk run --job` launch: daily, retrain and full."""
 
 import dagster as dg
 
@@ -10,6 +10,9 @@ from pipelines.practices import PRACTICE_TAG
 # run side by side while each keeps one writer.
 WAREHOUSE_TAG = "denial_risk/warehouse"
 WAREHOUSE_RUN_TAGS = {WAREHOUSE_TAG: "writer"}
+# A run with this tag set to "true" rebuilds the whole modelling table and rescores every pending
+# line instead of the incremental update (`denial-risk run --full`, docs/architecture.md).
+FULL_REBUILD_TAG = "denial_risk/full_rebuild"
 
 
 def practice_run_tags(practice: str | None) -> dict[str, str]:
@@ -34,6 +37,9 @@ ingest_and_score_selection = (
 # The synthetic-only oracle comparison (group "evaluation") runs only when a truth file is set.
 _evaluation = dg.AssetSelection.groups("evaluation")
 retrain_selection = _denial_model.downstream() - _partitioned - _evaluation
+# Everything unpartitioned: ingest, features, training, scoring, export, report, publish and the
+# pre-submission check of outgoing/; the oracle comparison is added by the runner with a truth.
+full_run_selection = dg.AssetSelection.all() - _partitioned - _evaluation
 
 # In-process: one step at a time inside a run (DuckDB takes one writer per file) and a
 # ~4x shorter run than the multiprocess executor, which re-imports the code per step
@@ -50,6 +56,14 @@ retrain_job = dg.define_asset_job(
     name="retrain_job",
     selection=retrain_selection,
     description="Monthly: train a challenger, promote it if it beats the champion, then rescore, export, report, publish.",
+    tags=WAREHOUSE_RUN_TAGS,
+    executor_def=dg.in_process_executor,
+)
+
+full_run_job = dg.define_asset_job(
+    name="full_run_job",
+    selection=full_run_selection,
+    description="On demand: ingest, features, train and promote, score, export, report, publish (`denial-risk run --job full`).",
     tags=WAREHOUSE_RUN_TAGS,
     executor_def=dg.in_process_executor,
 )

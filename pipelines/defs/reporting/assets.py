@@ -5,9 +5,6 @@ from __future__ import annotations
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dashboards.report import write_report
-from dashboards.snapshot import publish_snapshot as build_snapshot
-from dashboards.snapshot import read_frame, snapshot_tables
 from pipelines.defs.resources import WAREHOUSE_POOL, ProductPaths
 
 UPSTREAM = ["line_outcomes", "staged_claim_lines", "modelling_table", "denial_model", "risk_scores"]
@@ -23,6 +20,10 @@ UPSTREAM += ["oracle_evaluation"]
 )
 def published_snapshot(warehouse: DuckDBResource, paths: ProductPaths) -> dg.MaterializeResult:
     """Read-only DuckDB snapshot for the dashboards, built new and atomically replaced."""
+    # The dashboard stack is imported when a run publishes, not when the code location loads.
+    from dashboards.snapshot import publish_snapshot as build_snapshot
+    from dashboards.snapshot import read_frame, snapshot_tables
+
     target = paths.settings().published_snapshot
     with warehouse.get_connection() as conn:
         build_snapshot(conn, target)
@@ -48,6 +49,8 @@ def published_snapshot(warehouse: DuckDBResource, paths: ProductPaths) -> dg.Mat
 )
 def static_report(paths: ProductPaths) -> dg.MaterializeResult:
     """Self-contained HTML report (plotly inline) and KPI PNGs, from the published snapshot."""
+    from dashboards.report import write_report
+
     settings = paths.settings()
     result = write_report(settings.published_snapshot, settings.reports)
     return dg.MaterializeResult(

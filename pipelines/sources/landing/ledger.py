@@ -88,6 +88,8 @@ class IngestSummary:
             "files_rejected": self.files_rejected,
             "files_withdrawn": self.files_withdrawn,
             "rows_read": self.rows_read,
+            # Rows the row rules checked in this run: new and changed files only (issue 19).
+            "rows_validated": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "rejected_files": self.rejected_files,

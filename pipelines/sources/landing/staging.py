@@ -273,10 +273,14 @@ def ingest_folders(
         if batch.rows >= FLUSH_ROWS:
             flush(con, batch)
 
-    present: set[str] = set()
+    found = {folder: discover(landing, folder) for folder in folders}
+    present = {file.relative_path for files in found.values() for file in files}
+    # Withdrawn files go first, in their own commit: a corrected file under another name must not
+    # meet the rows of the file it replaces as duplicate keys.
+    outcomes.extend(withdraw_missing(con, batch, folders, present))
+    flush(con, batch)
     for folder in folders:
-        for file in discover(landing, folder):
-            present.add(file.relative_path)
+        for file in found[folder]:
             scan = scan_file(file.path)
             if any(item.due.scan.sha256 == scan.sha256 for item in run):
                 # A copy of a queued file: the queued one must be staged to be its twin.
@@ -301,7 +305,6 @@ def ingest_folders(
             outcomes.append(_load_file(con, due, batch))
             stage_run()
         stage_run()
-    outcomes.extend(withdraw_missing(con, batch, folders, present))
     for outcome in outcomes:
         if outcome.status in ("rejected", WITHDRAWN):
             log.warning("%s rejected: %s", outcome.path, outcome.message)
