@@ -259,14 +259,12 @@ def risk_scores(
         new_rows = _export_rows(
             with_payer_names(score_lines(champion, to_score, scored_at=now), names)
         )
-    out = pl.concat([kept, new_rows], how="vertical_relaxed") if kept is not None else new_rows
+    out = pl.concat([kept, new_rows], how="diagonal_relaxed") if kept is not None else new_rows
     with warehouse.get_connection() as con:
         flags = flags_for(out.get_column("payer_id").unique().to_list(), con)
     # Flags follow today's alerts on every line, rescored or kept.
-    out = (
-        with_policy_change(out, flags)
-        .select(new_rows.columns)
-        .sort(["expected_loss_usd", "claim_id", "line_number"], descending=[True, False, False])
+    out = _export_rows(with_policy_change(out, flags)).sort(
+        ["expected_loss_usd", "claim_id", "line_number"], descending=[True, False, False]
     )
     new_rows = out.join(new_rows.select("claim_id", "line_number"), on=["claim_id", "line_number"])
     with warehouse.get_connection() as con:
