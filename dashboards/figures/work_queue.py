@@ -19,7 +19,7 @@ import polars as pl
 
 from dashboards.figures.common import empty_figure, short, styled
 from dashboards.theme import BAND_COLOURS, GREY, MONEY_TICKFORMAT
-from models.reasons import NO_ACTION, REASONS, action_for_code
+from models.reasons import NO_ACTION, REASON_COLUMN_NAMES, REASONS, action_for_code
 
 BANDS = ("high", "medium", "low")
 NO_QUEUE = "No pending 64520 line has been scored yet, or none matches the filters."
@@ -44,14 +44,7 @@ QUEUE_COLUMNS: tuple[str, ...] = (
     "expected_loss_usd",
     "urgency",
     "priority",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "reasons",
-    "recommended_action",
-    "action_1",
-    "action_2",
-    "action_3",
+    *REASON_COLUMN_NAMES,
     "model_version",
     "scored_at",
 )

@@ -41,7 +41,10 @@ from pipelines.sources.landing.ledger import (
 )
 from pipelines.sources.landing.row_checks import BATCH_PATHS, create_pending_tables
 from pipelines.sources.privacy import PADS_TABLE, load_phi_key
-from pipelines.sources.x12.acknowledgements import read_x12_acknowledgements
+from pipelines.sources.x12.acknowledgements import (
+    ACKNOWLEDGEMENT_COLUMNS,
+    read_x12_acknowledgements,
+)
 from pipelines.sources.x12.redact import redact_x12_text
 from pipelines.sources.x12.segments import looks_like_x12
 
@@ -52,22 +55,9 @@ TABLE = "claim_acknowledgements"
 HELD_TABLE = "held_claim_acknowledgements"
 UNMATCHED_CLAIM = "unmatched_claim"
 
+# The reader's columns, then where each row came from (source_file, source_row).
 _ROW_COLUMNS = (
-    "claim_id",
-    "line_number",
-    "level",
-    "payer_claim_id",
-    "clearinghouse_trace_id",
-    "status_category",
-    "status_code",
-    "entity_code",
-    "effective_date",
-    "action_code",
-    "charge_amount",
-    "additional_statuses",
-    "outcome",
-    "service_cpt_code",
-    "service_date",
+    *(c for c in ACKNOWLEDGEMENT_COLUMNS if c != "source_row"),
     "source_file",
     "source_row",
 )
