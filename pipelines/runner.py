@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.defs.operations.jobs import FULL_REBUILD_TAG
+from pipelines.defs.operations.jobs import FULL_REBUILD_TAG, JOB_TAG
 from pipelines.defs.resources import build_resources
 from pipelines.settings import ProductSettings
 
@@ -279,7 +279,7 @@ def _run_locked(
     tags = {
         **(tags or {}),
         "denial_risk/started_by": "cli",
-        "denial_risk/job": job,
+        JOB_TAG: job,
         WAREHOUSE_PATH_TAG: str(settings.warehouse),
     }
     if full_rebuild:

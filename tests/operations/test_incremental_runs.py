@@ -29,6 +29,8 @@ RUN_LOGS = {
     "ingest_ledger": "one row per file ever seen, withdrawn files included, with first/last seen",
     "validation_results": "one row per expectation per validation run",
     "batch_history": "row counts per run: the baseline of the volume checks",
+    "contract_validated_rows": "hashes of rows each suite has passed, withdrawn rows included",
+    "contract_state": "each suite's judgement of the summaries an unchanged warehouse gives",
     "risk_scores_history": "scores issued by each run",
     "scoring_runs": "one row per scoring run",
     "features_changed_since_scoring": "emptied by every scoring run",
