@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 REPORT_NAME = "report.html"
 QUEUE_ROWS_IN_REPORT = 20
+KPI_PNG_STEMS = (
+    "kpi_summary",
+    "kpi_denial_rate_by_month",
+    "kpi_denial_causes",
+    "kpi_dollars_denied",
+)
 
 
 @dataclass(frozen=True)
@@ -88,12 +94,13 @@ def kpi_png_figures(snapshot_path: str | Path) -> dict[str, go.Figure]:
     lines = read_table(snapshot_path, "denial_lines")
     if lines is None:
         return {}
-    return {
-        "kpi_summary": denials.kpi_indicator_figure(lines),
-        "kpi_denial_rate_by_month": denials.denial_rate_by_month_figure(lines),
-        "kpi_denial_causes": denials.carc_pareto_figure(lines),
-        "kpi_dollars_denied": denials.dollars_denied_figure(lines),
-    }
+    figures = [
+        denials.kpi_indicator_figure(lines),
+        denials.denial_rate_by_month_figure(lines),
+        denials.carc_pareto_figure(lines),
+        denials.dollars_denied_figure(lines),
+    ]
+    return dict(zip(KPI_PNG_STEMS, figures, strict=True))
 
 
 def _queue_table(snapshot_path: str | Path) -> str:
@@ -197,7 +204,10 @@ td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
 def write_report(
     snapshot_path: str | Path, reports_dir: str | Path, png: bool = True
 ) -> ReportResult:
-    """Write `report.html` (plotly.js inline, no network needed) and the KPI PNGs, atomically."""
+    """Write `report.html` (plotly.js inline, no network needed) and the KPI PNGs, atomically.
+
+    `png=False` renders no PNG (no Chromium); the report lists the PNGs kept from an earlier run.
+    """
     register_template()
     out = Path(reports_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -239,7 +249,11 @@ def write_report(
             if write_pngs(list(figures.values()), paths):
                 png_paths = paths
             png_seconds = time.perf_counter() - started
-    png_list = "".join(f"<li>{html.escape(p.name)}</li>" for p in png_paths)
+    else:
+        # Kept from the last run that rendered them (a full or retrain run, docs/operations.md).
+        kept = [out / f"{stem}.png" for stem in KPI_PNG_STEMS if (out / f"{stem}.png").exists()]
+    shown = png_paths if png else kept
+    png_list = "".join(f"<li>{html.escape(p.name)}</li>" for p in shown)
     document = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<title>Denial-risk report · CPT 64520</title>"

@@ -16,6 +16,7 @@ FULL_REBUILD_TAG = "denial_risk/full_rebuild"
 # `denial-risk run --job NAME` records NAME (daily, retrain, full) in this tag.
 JOB_TAG = "denial_risk/job"
 FULL_RUN_JOB_NAME = "full_run_job"
+RETRAIN_JOB_NAME = "retrain_job"
 
 
 def practice_run_tags(practice: str | None) -> dict[str, str]:
@@ -56,7 +57,7 @@ ingest_and_score_job = dg.define_asset_job(
 )
 
 retrain_job = dg.define_asset_job(
-    name="retrain_job",
+    name=RETRAIN_JOB_NAME,
     selection=retrain_selection,
     description="Monthly: train a challenger, promote it if it beats the champion, then rescore, export, report, publish.",
     tags=WAREHOUSE_RUN_TAGS,
