@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from dashboards.snapshot import snapshot_tables
@@ -61,7 +62,15 @@ def test_reporting_assets_publish_the_snapshot_and_write_the_report(
         return run.asset_materializations_for_node("static_report")[0].metadata
 
     daily = again("daily")
+    assert daily["report"].value == "written"
     assert report.exists() and "kpi_summary.png" in report.read_text()
+    # Nothing the report shows changed: the next daily run leaves it as it is.
+    written = report.stat().st_mtime_ns
+    assert again("daily")["report"].value == "skipped: inputs unchanged"
+    assert report.stat().st_mtime_ns == written
+    with duckdb.connect(str(copy)) as con:
+        con.execute("DELETE FROM risk_scores WHERE rowid IN (SELECT min(rowid) FROM risk_scores)")
+    assert again("daily")["report"].value == "written"
     assert daily["pngs"].value.startswith("skipped")
     assert daily["png_paths"].value == ""
     assert {p.name: p.stat().st_mtime_ns for p in pngs} == rendered

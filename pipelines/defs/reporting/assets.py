@@ -60,10 +60,14 @@ def static_report(context: dg.AssetExecutionContext, paths: ProductPaths) -> dg.
     settings = paths.settings()
     missing = any(not (settings.reports / f"{s}.png").exists() for s in KPI_PNG_STEMS)
     png = missing or renders_monthly_images(context.run)
-    result = write_report(settings.published_snapshot, settings.reports, png=png)
+    # A quiet day's report would show what the one on disk shows: it is left as it is.
+    result = write_report(
+        settings.published_snapshot, settings.reports, png=png, skip_if_unchanged=True
+    )
     return dg.MaterializeResult(
         metadata={
             "report_path": str(result.html_path),
+            "report": "skipped: inputs unchanged" if result.skipped else "written",
             "figures": result.figures,
             "png_paths": ", ".join(str(p) for p in result.png_paths),
             "png_seconds": round(result.png_seconds, 2),
