@@ -379,6 +379,9 @@ MODELLING_INPUTS_TABLE = "modelling_inputs"
 MODELLING_NOTE_INPUTS_TABLE = "modelling_note_inputs"
 MODELLING_LABELLED_TABLE = "modelling_labelled_lines"
 MODELLING_BUILD_TABLE = "modelling_build"
+# One row: the build version and a digest of every staged row the features read, at the last
+# build; a run that finds the same digest has nothing to rebuild (docs/architecture.md).
+MODELLING_INPUTS_DIGEST_TABLE = "modelling_inputs_digest"
 FEATURES_CHANGED_SINCE_SCORING = "features_changed_since_scoring"
 FEATURES_CHANGED_SINCE_SCORING_DDL = (
     f"CREATE TABLE IF NOT EXISTS {FEATURES_CHANGED_SINCE_SCORING} "
