@@ -32,6 +32,7 @@ RUN_LOGS = {
     "contract_validated_rows": "hashes of rows each suite has passed, withdrawn rows included",
     "contract_state": "each suite's judgement of the summaries an unchanged warehouse gives",
     "modelling_inputs_digest": "a digest of the inputs of the last feature build",
+    "build_input_digests": "a digest of the inputs of each derived table's last build",
     "risk_scores_history": "scores issued by each run",
     "scoring_runs": "one row per scoring run",
     "features_changed_since_scoring": "emptied by every scoring run",
