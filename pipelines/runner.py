@@ -38,6 +38,7 @@ class CheckOutcome:
     passed: bool
     severity: str
     description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -309,6 +310,7 @@ def summarise(result: dg.ExecuteInProcessResult) -> RunReport:
                 passed=evaluation.passed,
                 severity=evaluation.severity.value,
                 description=evaluation.description or "",
+                metadata={k: v.value for k, v in evaluation.metadata.items()},
             )
         )
     for event in result.all_events:

@@ -220,6 +220,19 @@ def test_daily_runs_equal_a_full_rebuild(world: Path, tmp_path: Path) -> None:
         featurized.append(report.value("modelling_table", "lines_featurized"))
         rescored.append(report.value("risk_scores", "lines_rescored"))
 
+    # A quiet day (no new file): zero work, and the steps that would repeat it say they skipped.
+    quiet = _run(settings, "daily")
+    assert quiet.completed
+    assert quiet.daily_work == {"rows_validated": 0, "lines_featurized": 0, "lines_rescored": 0}
+    skipped = "skipped: inputs unchanged"
+    assert quiet.value("modelling_table", "rebuild") == skipped
+    assert quiet.value("remit_line_outcomes", "rebuild") == skipped
+    assert quiet.value("static_report", "report") == skipped
+    contracts = {
+        c.name: c.metadata["validation"] for c in quiet.checks if "validation" in c.metadata
+    }
+    assert len(contracts) == 7 and set(contracts.values()) == {skipped}, contracts
+
     rebuilt_root = tmp_path / "rebuilt"
     rebuilt_root.mkdir()
     shutil.copytree(root / "models", rebuilt_root / "models")
