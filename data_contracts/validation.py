@@ -176,21 +176,29 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(STATE_DDL)
 
 
-_PACKAGE_DIGEST: str | None = None
+_DIGESTS: dict[Path, str] = {}
+
+
+def _folder_digest(root: Path) -> str:
+    """sha256 over a folder's files (names and bytes), once per process and folder."""
+    root = root.resolve()
+    if root not in _DIGESTS:
+        digest = hashlib.sha256()
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    digest.update(str(path.relative_to(root)).encode())
+                    digest.update(path.read_bytes())
+        _DIGESTS[root] = digest.hexdigest()
+    return _DIGESTS[root]
 
 
 def _package_digest() -> str:
-    """sha256 over the `data_contracts` package files: suites, code sets, thresholds, this runner."""
-    global _PACKAGE_DIGEST
-    if _PACKAGE_DIGEST is None:
-        root = Path(__file__).resolve().parent
-        digest = hashlib.sha256()
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode())
-                digest.update(path.read_bytes())
-        _PACKAGE_DIGEST = digest.hexdigest()
-    return _PACKAGE_DIGEST
+    """The `data_contracts` package (suites, shipped code sets, this runner) and the configured
+    reference folder (`DENIAL_RISK_REFERENCE_DIR`: newer CMS files change the code sets)."""
+    from data_contracts.codes import reference_dir
+
+    return _folder_digest(Path(__file__).parent) + _folder_digest(reference_dir())
 
 
 def contract_fingerprint(contract: ContractSuite) -> str:
