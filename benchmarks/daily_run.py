@@ -8,7 +8,9 @@ Builds a synthetic world (default 1M claim lines), loads every month but the las
    dated on its first submission day (claims and notes) or adjudicated that day (remits and
    their adjustments).
 Wall seconds and peak RSS of each process (`wait4`), and the run's work from its summary line,
-go to a JSON file; docs/performance.md quotes them.
+go to a JSON file; docs/performance.md quotes them. The world is generated and the day's files cut
+in child processes, so this process stays small: a child's `ru_maxrss` starts from its parent's
+resident pages at fork, and would otherwise count the world generator's gigabyte.
 
     uv run python -m benchmarks.daily_run --work /tmp/daily_bench [--lines 1000000]
 """
@@ -24,8 +26,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import polars as pl
 
 FOLDERS = ("claims", "remits", "remit_adjustments", "notes")
 DATE_COLUMN = {
@@ -71,6 +71,8 @@ def split_last_day(source: Path, landing: Path) -> dict[str, int]:
 
 def drop_one_day(source: Path, landing: Path, month: str) -> dict[str, int]:
     """One day's rows of the last month's files, as new files in `landing`."""
+    import polars as pl
+
     claims = pl.read_csv(source / "claims" / f"claims_{month}.csv", infer_schema=False)
     day = claims.get_column("submission_date").min()
     rows = {}
@@ -94,18 +96,33 @@ def drop_one_day(source: Path, landing: Path, month: str) -> dict[str, int]:
     return rows
 
 
+def _child(work: Path, step: str, *extra: str) -> str:
+    """Run a step of this benchmark in its own process; returns its standard output."""
+    args = [sys.executable, "-m", "benchmarks.daily_run", "--work", str(work), "--step", step]
+    return subprocess.run([*args, *extra], check=True, capture_output=True, text=True).stdout
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--step", choices=("generate", "drop"), help=argparse.SUPPRESS)
+    parser.add_argument("--month", help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work.resolve()
     source, landing, data = work / "source", work / "landing", work / "data"
-    from pipelines.sources.synthetic import generate_world
+    if args.step == "generate":
+        from pipelines.sources.synthetic import generate_world
+
+        generate_world(source, lines=args.lines, seed=args.seed)
+        return
+    if args.step == "drop":
+        print(json.dumps(drop_one_day(source, landing, args.month), default=str))
+        return
 
     if not (source / "claims").is_dir():
-        generate_world(source, lines=args.lines, seed=args.seed)
+        _child(work, "generate", "--lines", str(args.lines), "--seed", str(args.seed))
     shutil.rmtree(landing, ignore_errors=True)
     shutil.rmtree(data, ignore_errors=True)
     month = split_last_day(source, landing)["month"]
@@ -116,16 +133,31 @@ def main() -> None:
         "DENIAL_RISK_EXPORTS": str(data / "exports"),
     }
     env.pop("DAGSTER_HOME", None)
+    # As installed (`uv sync --compile-bytecode`, or Python caching on first import): with
+    # PYTHONDONTWRITEBYTECODE every command would recompile ~3,400 modules (~6 s of CPU).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cli = [str(Path(sys.executable).with_name("denial-risk"))]
     results: dict[str, object] = {"lines": args.lines, "machine_cores": os.cpu_count()}
+    results["bytecode"] = "cached (PYTHONDONTWRITEBYTECODE unset for the commands)"
+    results["benchmark_rss_mb_at_fork"] = round(_own_rss_mb(), 1)
+    results["load_average_before"] = os.getloadavg()
     results["full_build"] = _timed([*cli, "run", "--job", "full"], env)
     results["help"] = _timed([*cli, "--help"], env)
     results["empty_day"] = _timed([*cli, "run", "--job", "daily"], env)
-    results["day_rows"] = drop_one_day(source, landing, str(month))
+    results["day_rows"] = json.loads(_child(work, "drop", "--month", str(month)))
     results["one_day"] = _timed([*cli, "run", "--job", "daily"], env)
+    results["load_average_after"] = os.getloadavg()
     out = work / "daily_run.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
+
+
+def _own_rss_mb() -> float:
+    """This process's resident set now (what a forked child starts from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 if __name__ == "__main__":

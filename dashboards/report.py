@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import os
@@ -10,19 +11,38 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from dashboards.figures import coding, denials, model, work_queue
 from dashboards.figures.common import caption_of, empty_figure
 from dashboards.images import write_pngs
-from dashboards.snapshot import read_table
+from dashboards.snapshot import read_table, snapshot_tables
 from dashboards.theme import money, percent, register_template
 
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "report.html"
 QUEUE_ROWS_IN_REPORT = 20
+# The snapshot tables the report shows (snapshot_meta: only which tables are missing).
+REPORT_TABLES = (
+    "denial_lines",
+    "model_validation_predictions",
+    "oracle_evaluation",
+    "work_queue",
+    "realized_scores",
+    "feature_drift",
+    "score_drift",
+)
+# Beside the report: the digest of the inputs it was written from.
+INPUTS_DIGEST_FILE = ".report_inputs.sha256"
+KPI_PNG_STEMS = (
+    "kpi_summary",
+    "kpi_denial_rate_by_month",
+    "kpi_denial_causes",
+    "kpi_dollars_denied",
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +53,29 @@ class ReportResult:
     png_paths: list[Path] = field(default_factory=list)
     figures: int = 0
     png_seconds: float = 0.0
+    # True when the report on disk already showed these inputs and was left as it was.
+    skipped: bool = False
+
+
+def report_inputs_digest(snapshot_path: str | Path) -> str:
+    """sha256 of what the report would show: its tables' rows and the code that draws them."""
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for code in sorted([here / "report.py", here / "theme.py", *(here / "figures").glob("*.py")]):
+        digest.update(code.read_bytes())
+    present = snapshot_tables(snapshot_path)
+    with duckdb.connect(str(snapshot_path), read_only=True) as con:
+        for table in REPORT_TABLES:
+            if table in present:
+                # Row hashes summed: independent of row order, and duplicates do not cancel.
+                rows, total = con.execute(
+                    f'select count(*), sum(hash(t)::hugeint) from "{table}" t'
+                ).fetchall()[0]
+                digest.update(f"{table}:{rows}:{total};".encode())
+        if "snapshot_meta" in present:
+            missing = con.execute("select tables_missing from snapshot_meta").fetchall()
+            digest.update(repr(missing).encode())
+    return digest.hexdigest()
 
 
 def report_figures(snapshot_path: str | Path) -> dict[str, list[go.Figure]]:
@@ -88,12 +131,13 @@ def kpi_png_figures(snapshot_path: str | Path) -> dict[str, go.Figure]:
     lines = read_table(snapshot_path, "denial_lines")
     if lines is None:
         return {}
-    return {
-        "kpi_summary": denials.kpi_indicator_figure(lines),
-        "kpi_denial_rate_by_month": denials.denial_rate_by_month_figure(lines),
-        "kpi_denial_causes": denials.carc_pareto_figure(lines),
-        "kpi_dollars_denied": denials.dollars_denied_figure(lines),
-    }
+    figures = [
+        denials.kpi_indicator_figure(lines),
+        denials.denial_rate_by_month_figure(lines),
+        denials.carc_pareto_figure(lines),
+        denials.dollars_denied_figure(lines),
+    ]
+    return dict(zip(KPI_PNG_STEMS, figures, strict=True))
 
 
 def _queue_table(snapshot_path: str | Path) -> str:
@@ -195,12 +239,32 @@ td,th{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
 
 
 def write_report(
-    snapshot_path: str | Path, reports_dir: str | Path, png: bool = True
+    snapshot_path: str | Path,
+    reports_dir: str | Path,
+    png: bool = True,
+    skip_if_unchanged: bool = False,
 ) -> ReportResult:
-    """Write `report.html` (plotly.js inline, no network needed) and the KPI PNGs, atomically."""
-    register_template()
+    """Write `report.html` (plotly.js inline, no network needed) and the KPI PNGs, atomically.
+
+    `png=False` renders no PNG (no Chromium); the report lists the PNGs kept from an earlier run.
+    `skip_if_unchanged`: leave the report as it is when it was written from the same inputs
+    (`report_inputs_digest`) and no PNG is asked for.
+    """
     out = Path(reports_dir)
     out.mkdir(parents=True, exist_ok=True)
+    target = out / REPORT_NAME
+    marker = out / INPUTS_DIGEST_FILE
+    inputs = report_inputs_digest(snapshot_path)
+    if (
+        skip_if_unchanged
+        and not png
+        and target.exists()
+        and marker.exists()
+        and marker.read_text() == inputs
+    ):
+        log.info("report %s already shows these inputs", target)
+        return ReportResult(html_path=target, skipped=True)
+    register_template()
     sections = report_figures(snapshot_path)
     parts: list[str] = []
     first = True
@@ -239,7 +303,11 @@ def write_report(
             if write_pngs(list(figures.values()), paths):
                 png_paths = paths
             png_seconds = time.perf_counter() - started
-    png_list = "".join(f"<li>{html.escape(p.name)}</li>" for p in png_paths)
+    else:
+        # Kept from the last run that rendered them (a full or retrain run, docs/operations.md).
+        kept = [out / f"{stem}.png" for stem in KPI_PNG_STEMS if (out / f"{stem}.png").exists()]
+    shown = png_paths if png else kept
+    png_list = "".join(f"<li>{html.escape(p.name)}</li>" for p in shown)
     document = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<title>Denial-risk report · CPT 64520</title>"
@@ -253,10 +321,12 @@ def write_report(
         + (f"<h2>Monthly summary images</h2><ul>{png_list}</ul>" if png_list else "")
         + "</body></html>"
     )
-    target = out / REPORT_NAME
     tmp = out / f".{REPORT_NAME}.{os.getpid()}.tmp"
     tmp.write_text(document, encoding="utf-8")
     os.replace(tmp, target)
+    marker_tmp = out / f"{INPUTS_DIGEST_FILE}.{os.getpid()}.tmp"
+    marker_tmp.write_text(inputs)
+    os.replace(marker_tmp, marker)
     log.info("wrote %s (%d figures, %d PNGs)", target, count, len(png_paths))
     return ReportResult(
         html_path=target, png_paths=png_paths, figures=count, png_seconds=png_seconds

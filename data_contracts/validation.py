@@ -9,15 +9,23 @@ in DuckDB first (see `data_contracts.expectations`). Measured in docs/performanc
 Results go to table `validation_results` (one row per expectation) and to GX Data Docs under
 the data_docs folder; `batch_history` keeps row counts for the next run's comparison.
 GX is imported inside the functions: its import alone takes ~6 s.
+
+Daily runs validate the batch (`only_new_rows=True`, issue 19): a row source streams only the
+rows whose hash is not among the rows a passing validation of the same suite (same
+`contract_fingerprint`) already checked (`contract_validated_rows`); summary sources always
+aggregate the whole table in DuckDB (key uniqueness, orphan shares, row-count change). When no
+row is new and every summary frame equals the frame the last run already judged for "nothing
+changed" (`contract_state`), the verdict is that judgement and GX is not even imported.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +103,8 @@ class ContractOutcome:
     batches: int
     data_docs_index: Path | None
     validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # "all rows", "new rows only" (a daily run's batch) or SKIPPED.
+    validation: str = "all rows"
 
     @property
     def success(self) -> bool:
@@ -126,14 +136,190 @@ class ContractOutcome:
             ],
             "rows_validated": self.rows_validated,
             "batches": self.batches,
+            "validation": self.validation,
             "data_docs_index": str(self.data_docs_index) if self.data_docs_index else "",
         }
 
 
+# Hashes of the rows of each row source that passed a validation of the suite; replaced by the
+# hashes of every current row after each validation in which that source's expectations passed.
+VALIDATED_ROWS_TABLE = "contract_validated_rows"
+VALIDATED_ROWS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {VALIDATED_ROWS_TABLE} (
+    suite VARCHAR,
+    source VARCHAR,
+    row_hash UBIGINT
+)
+"""
+# Per suite: the fingerprint its rows were validated under, and the verdict, already computed,
+# of the summary frames an unchanged warehouse gives the next run (their sha256).
+STATE_TABLE = "contract_state"
+STATE_DDL = f"""
+CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+    suite VARCHAR PRIMARY KEY,
+    fingerprint VARCHAR,
+    summary_sha256 VARCHAR,
+    expectations_json VARCHAR,
+    run_id VARCHAR,
+    recorded_at TIMESTAMP
+)
+"""
+SKIPPED = "skipped: inputs unchanged"
+NO_NEW_ROWS = "no rows added or changed since the last passing validation"
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `validation_results` and `batch_history` when absent."""
+    """Create `validation_results`, `batch_history` and the incremental state when absent."""
     con.execute(RESULTS_DDL)
     con.execute(HISTORY_DDL)
+    con.execute(VALIDATED_ROWS_DDL)
+    con.execute(STATE_DDL)
+
+
+_DIGESTS: dict[Path, str] = {}
+
+
+def _folder_digest(root: Path) -> str:
+    """sha256 over a folder's files (names and bytes), once per process and folder."""
+    root = root.resolve()
+    if root not in _DIGESTS:
+        digest = hashlib.sha256()
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    digest.update(str(path.relative_to(root)).encode())
+                    digest.update(path.read_bytes())
+        _DIGESTS[root] = digest.hexdigest()
+    return _DIGESTS[root]
+
+
+def _package_digest() -> str:
+    """The `data_contracts` package (suites, shipped code sets, this runner) and the configured
+    reference folder (`DENIAL_RISK_REFERENCE_DIR`: newer CMS files change the code sets)."""
+    from data_contracts.codes import reference_dir
+
+    return _folder_digest(Path(__file__).parent) + _folder_digest(reference_dir())
+
+
+def contract_fingerprint(contract: ContractSuite) -> str:
+    """What a verdict depends on besides the data: the package's code and sets, thresholds, SQL.
+
+    Any change (an edited suite, a new code set file, a `DENIAL_RISK_CONTRACT_*` override)
+    makes every row new again.
+    """
+    parts = [
+        contract.name,
+        contract.table,
+        contract.severity,
+        repr(contract.thresholds),
+        json.dumps({n: [s.sql, s.kind, s.key_columns] for n, s in contract.sources.items()}),
+        _package_digest(),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _rows_of(source: BatchSource, suite: str, only_new: bool) -> str:
+    """The source's rows, or only those no passing validation of `suite` checked yet."""
+    if not only_new:
+        return source.sql
+    return f"""
+        SELECT s.* FROM ({source.sql}) s
+        WHERE hash(s) NOT IN (
+            SELECT row_hash FROM {VALIDATED_ROWS_TABLE} WHERE suite = {_literal(suite)}
+        )
+    """
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _new_rows_count(con: duckdb.DuckDBPyConnection, source: BatchSource, suite: str) -> int:
+    return int(
+        con.execute(f"SELECT count(*) FROM ({_rows_of(source, suite, True)})").fetchall()[0][0]
+    )
+
+
+def _remember_rows(
+    con: duckdb.DuckDBPyConnection, suite: str, name: str, source: BatchSource
+) -> None:
+    """Every current row of the source passed (old ones before, new ones now): keep their hashes."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"DELETE FROM {VALIDATED_ROWS_TABLE} WHERE suite = ? AND source = ?", [suite, name]
+        )
+        con.execute(
+            f"INSERT INTO {VALIDATED_ROWS_TABLE} "
+            f"SELECT DISTINCT ?, ?, hash(s) FROM ({source.sql}) s",
+            [suite, name],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _forget_rows(con: duckdb.DuckDBPyConnection, suite: str) -> None:
+    con.execute(f"DELETE FROM {VALIDATED_ROWS_TABLE} WHERE suite = ?", [suite])
+
+
+def _summary_frames(con: duckdb.DuckDBPyConnection, contract: ContractSuite) -> dict[str, Any]:
+    return {
+        name: con.execute(source.sql).df()
+        for name, source in contract.sources.items()
+        if source.kind == "summary"
+    }
+
+
+def _frames_sha256(frames: dict[str, Any]) -> str:
+    digest = hashlib.sha256()
+    for name, frame in frames.items():
+        digest.update(name.encode())
+        digest.update(
+            frame.to_json(orient="split", date_format="iso", double_precision=15).encode()
+        )
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _State:
+    fingerprint: str
+    summary_sha256: str
+    expectations: list[ExpectationOutcome]
+
+
+def _read_state(con: duckdb.DuckDBPyConnection, suite: str) -> _State | None:
+    rows = con.execute(
+        f"SELECT fingerprint, summary_sha256, expectations_json FROM {STATE_TABLE} WHERE suite = ?",
+        [suite],
+    ).fetchall()
+    if not rows:
+        return None
+    fingerprint, sha, expectations = rows[0]
+    return _State(fingerprint, sha, [ExpectationOutcome(**e) for e in json.loads(expectations)])
+
+
+def _write_state(
+    con: duckdb.DuckDBPyConnection,
+    suite: str,
+    fingerprint: str,
+    summary_sha256: str,
+    expectations: list[ExpectationOutcome],
+    run_id: str,
+    recorded_at: datetime,
+) -> None:
+    con.execute(
+        f"INSERT OR REPLACE INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            suite,
+            fingerprint,
+            summary_sha256,
+            json.dumps([e.__dict__ for e in expectations], default=str),
+            run_id,
+            recorded_at.replace(tzinfo=None),
+        ],
+    )
 
 
 def gx_context(data_docs_dir: Path | None) -> Any:
@@ -407,9 +593,11 @@ def _validate_summary(
     batch_definition: Any,
     suite: gx.ExpectationSuite,
     source: BatchSource,
+    frame: Any = None,
 ) -> list[tuple[Any, bool, str]]:
     """Validate a small DuckDB-aggregated frame whole."""
-    frame = con.execute(source.sql).df()
+    if frame is None:
+        frame = con.execute(source.sql).df()
     result_format: dict[str, Any] = {"result_format": "COMPLETE"}
     if source.key_columns:
         result_format["unexpected_index_column_names"] = list(source.key_columns)
@@ -433,14 +621,37 @@ def run_contract(
     data_docs_dir: Path | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     context: Any = None,
+    only_new_rows: bool = False,
 ) -> ContractOutcome:
-    """Validate `contract` against the warehouse, record the results, and build Data Docs."""
+    """Validate `contract` against the warehouse, record the results, and build Data Docs.
+
+    `only_new_rows`: row sources stream only rows no passing validation of these rules checked
+    yet (a daily run's batch); with none and the summaries as already judged, GX is skipped.
+    """
+    ensure_tables(con)
+    fingerprint = contract_fingerprint(contract)
+    state = _read_state(con, contract.name)
+    if state is None or state.fingerprint != fingerprint:
+        # Hashes remembered under other rules say nothing about these.
+        _forget_rows(con, contract.name)
+        state = None
+    only_new = only_new_rows and state is not None
+    row_sources = {n: s for n, s in contract.sources.items() if s.kind == "rows"}
+    frames = _summary_frames(con, contract)
+    summary_sha = _frames_sha256(frames)
+    if (
+        only_new
+        and state is not None
+        and state.summary_sha256 == summary_sha
+        and all(_new_rows_count(con, s, contract.name) == 0 for s in row_sources.values())
+    ):
+        return _reuse_verdict(con, contract, run_id, state, data_docs_dir)
+
     import great_expectations as gx
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,
     )
 
-    ensure_tables(con)
     context = context or gx_context(data_docs_dir)
     datasource = context.data_sources.add_or_update_pandas("warehouse")
     asset = next((a for a in datasource.assets if a.name == contract.table), None)
@@ -450,20 +661,25 @@ def run_contract(
 
     suite = contract.build_suite()
     grouped = _split_by_source(suite, contract.sources)
+    parts = {
+        name: gx.ExpectationSuite(name=suite.name, expectations=[e.copy() for e in grouped[name]])
+        for name in contract.sources
+        if grouped[name]
+    }
     verdicts: list[tuple[str, Any, bool, str]] = []
     rows = batches = 0
     for name, source in contract.sources.items():
-        if not grouped[name]:
+        if name not in parts:
             continue
-        part = gx.ExpectationSuite(name=suite.name, expectations=[e.copy() for e in grouped[name]])
         if source.kind == "rows":
+            batch = replace(source, sql=_rows_of(source, contract.name, only_new))
             merged, source_rows, source_batches = _validate_rows(
-                con, batch_definition, part, source, batch_rows
+                con, batch_definition, parts[name], batch, batch_rows
             )
             rows += source_rows
             batches += source_batches
         else:
-            merged = _validate_summary(con, batch_definition, part, source)
+            merged = _validate_summary(con, batch_definition, parts[name], source, frames[name])
         verdicts.extend((name, r, ok, observed) for r, ok, observed in merged)
 
     validated_at = datetime.now(UTC)
@@ -491,6 +707,7 @@ def run_contract(
         batches=batches,
         data_docs_index=None,
         validated_at=validated_at,
+        validation="new rows only" if only_new else "all rows",
     )
 
     if data_docs_dir is not None:
@@ -514,6 +731,7 @@ def run_contract(
                 "table": contract.table,
                 "rows_validated": rows,
                 "batches": batches,
+                "validation": outcome.validation,
                 "active_batch_definition": {
                     "datasource_name": "warehouse",
                     "data_connector_name": "fluent",
@@ -523,12 +741,71 @@ def run_contract(
             },
         )
         index = build_data_docs(context, suite, suite_result, run_id, validated_at, data_docs_dir)
-        outcome = ContractOutcome(**{**outcome.__dict__, "data_docs_index": index})
+        outcome = replace(outcome, data_docs_index=index)
 
     write_results(con, outcome)
     if contract.history_sql:
         record_history(con, contract, run_id, outcome.success, validated_at)
+    for name, source in row_sources.items():
+        if all(e.success for e in outcomes if e.source == name):
+            _remember_rows(con, contract.name, name, source)
+
+    # Judge now, while GX is loaded, the summaries an unchanged warehouse gives the next run
+    # (the row-count baseline has just moved to this run), so a quiet day needs no GX.
+    next_frames = _summary_frames(con, contract)
+    next_sha = _frames_sha256(next_frames)
+    next_summary = {name: [e for e in outcomes if e.source == name] for name in frames}
+    if next_sha != summary_sha:
+        for name, source in contract.sources.items():
+            if source.kind == "summary" and name in parts:
+                judged = _validate_summary(
+                    con, batch_definition, parts[name], source, next_frames[name]
+                )
+                next_summary[name] = [
+                    replace(e, observed=observed, success=ok)
+                    for e, (_, ok, observed) in zip(next_summary[name], judged, strict=True)
+                ]
+    queues = {name: iter(judged) for name, judged in next_summary.items()}
+    expected = [
+        replace(e, observed=NO_NEW_ROWS, success=True)
+        if e.source in row_sources
+        else next(queues[e.source])
+        for e in outcomes
+    ]
+    _write_state(con, contract.name, fingerprint, next_sha, expected, run_id, validated_at)
     log.info("%s", outcome.description())
+    return outcome
+
+
+def _reuse_verdict(
+    con: duckdb.DuckDBPyConnection,
+    contract: ContractSuite,
+    run_id: str,
+    state: _State,
+    data_docs_dir: Path | None,
+) -> ContractOutcome:
+    """Nothing new since the last run: its judgement of this very warehouse state stands."""
+    validated_at = datetime.now(UTC)
+    index = Path(data_docs_dir) / "index.html" if data_docs_dir is not None else None
+    outcome = ContractOutcome(
+        suite=contract.name,
+        table=contract.table,
+        severity=contract.severity,
+        run_id=run_id,
+        expectations=state.expectations,
+        rows_validated=0,
+        batches=0,
+        data_docs_index=index if index is not None and index.exists() else None,
+        validated_at=validated_at,
+        validation=SKIPPED,
+    )
+    write_results(con, outcome)
+    if contract.history_sql:
+        record_history(con, contract, run_id, outcome.success, validated_at)
+    if _frames_sha256(_summary_frames(con, contract)) != state.summary_sha256:
+        # The history just recorded moved a baseline: the next run judges with GX again.
+        con.execute(f"DELETE FROM {STATE_TABLE} WHERE suite = ?", [contract.name])
+    log.info("%s (%s)", outcome.description(), SKIPPED)
     return outcome
 
 

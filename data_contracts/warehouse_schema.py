@@ -379,6 +379,14 @@ MODELLING_INPUTS_TABLE = "modelling_inputs"
 MODELLING_NOTE_INPUTS_TABLE = "modelling_note_inputs"
 MODELLING_LABELLED_TABLE = "modelling_labelled_lines"
 MODELLING_BUILD_TABLE = "modelling_build"
+# One row: the build version and a digest of every staged row the features read, at the last
+# build; a run that finds the same digest has nothing to rebuild (docs/architecture.md).
+MODELLING_INPUTS_DIGEST_TABLE = "modelling_inputs_digest"
+# Per derived table: a digest of its inputs at its last build (pipelines/sources/landing/digests.py).
+BUILD_INPUT_DIGESTS = "build_input_digests"
+BUILD_INPUT_DIGESTS_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {BUILD_INPUT_DIGESTS} (target VARCHAR PRIMARY KEY, digest VARCHAR)"
+)
 FEATURES_CHANGED_SINCE_SCORING = "features_changed_since_scoring"
 FEATURES_CHANGED_SINCE_SCORING_DDL = (
     f"CREATE TABLE IF NOT EXISTS {FEATURES_CHANGED_SINCE_SCORING} "

@@ -13,7 +13,7 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.defs.operations.jobs import FULL_REBUILD_TAG
+from pipelines.defs.operations.jobs import FULL_REBUILD_TAG, JOB_TAG
 from pipelines.defs.resources import build_resources
 from pipelines.settings import ProductSettings
 
@@ -38,6 +38,7 @@ class CheckOutcome:
     passed: bool
     severity: str
     description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -279,7 +280,7 @@ def _run_locked(
     tags = {
         **(tags or {}),
         "denial_risk/started_by": "cli",
-        "denial_risk/job": job,
+        JOB_TAG: job,
         WAREHOUSE_PATH_TAG: str(settings.warehouse),
     }
     if full_rebuild:
@@ -309,6 +310,7 @@ def summarise(result: dg.ExecuteInProcessResult) -> RunReport:
                 passed=evaluation.passed,
                 severity=evaluation.severity.value,
                 description=evaluation.description or "",
+                metadata={k: v.value for k, v in evaluation.metadata.items()},
             )
         )
     for event in result.all_events:

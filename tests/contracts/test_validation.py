@@ -122,3 +122,88 @@ def test_thresholds_come_from_the_environment(
     assert {e.column for e in outcome.failures} == {"denial_rate", "null_share"}
     key_nulls = next(e for e in outcome.failures if e.source == "key_feature_nulls")
     assert '"feature": "doc_completeness"' in key_nulls.observed
+
+
+def _batch_suite(max_y: int = 10):
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name="batches",
+        expectations=[
+            gxe.ExpectColumnValuesToBeBetween(
+                column="y", min_value=0, max_value=max_y, meta={"source": "rows"}
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="duplicate_keys", min_value=0, max_value=0, meta={"source": "summary"}
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="row_count_ratio", min_value=0.9, meta={"source": "summary"}
+            ),
+        ],
+    )
+
+
+def _batch_contract(max_y: int = 10) -> ContractSuite:
+    from data_contracts.expectations import row_count_change_sql
+
+    summary = f"""
+        WITH change AS ({row_count_change_sql("batches", "SELECT count(*) AS row_count FROM t")})
+        SELECT (SELECT count(*) - count(DISTINCT i) FROM t) AS duplicate_keys,
+               change.row_count_ratio
+        FROM change
+    """
+    return ContractSuite(
+        name="batches",
+        table="t",
+        severity="error",
+        sources={
+            "rows": BatchSource("SELECT i, y FROM t", "rows"),
+            "summary": BatchSource(summary, "summary"),
+        },
+        build_suite=partial(_batch_suite, max_y),
+        history_sql="SELECT '__total__' AS segment, count(*) AS row_count FROM t",
+        thresholds=max_y,
+    )
+
+
+def test_a_daily_run_validates_its_batch_and_a_quiet_day_reuses_the_verdict(
+    tmp_path: Path, gx_module
+) -> None:
+    con = duckdb.connect(str(tmp_path / "batches.duckdb"))
+    con.execute("CREATE TABLE t AS SELECT i, i % 10 AS y FROM range(100) r(i)")
+
+    def run(run_id: str, only_new_rows: bool = True, max_y: int = 10):
+        outcome = run_contract(
+            con, _batch_contract(max_y), run_id, tmp_path / "docs", only_new_rows=only_new_rows
+        )
+        return outcome.success, outcome.rows_validated, outcome.validation
+
+    # No remembered state: everything is validated, then an unchanged warehouse needs no GX.
+    assert run("first") == (True, 100, "all rows")
+    assert run("quiet") == (True, 0, "skipped: inputs unchanged")
+    written = con.execute(
+        f"SELECT count(*), bool_and(success) FROM {RESULTS_TABLE} WHERE run_id = 'quiet'"
+    ).fetchall()
+    assert written == [(3, True)]
+    # New rows: only they are streamed; the summary still covers the whole table.
+    con.execute("INSERT INTO t SELECT i, 1 FROM range(100, 105) r(i)")
+    assert run("five new") == (True, 5, "new rows only")
+    # A bad row fails the batch and stays unremembered, so the next run fails again on it.
+    con.execute("INSERT INTO t VALUES (105, 11)")
+    assert run("bad") == (False, 1, "new rows only")
+    assert run("still bad") == (False, 1, "new rows only")
+    # A duplicated key is a whole-table fact: caught by the summary though no row is new.
+    con.execute("DELETE FROM t WHERE i = 105")
+    con.execute("INSERT INTO t SELECT i, y FROM t WHERE i = 3")
+    outcome = run_contract(con, _batch_contract(), "dup", only_new_rows=True)
+    assert (outcome.success, outcome.rows_validated) == (False, 0)
+    assert [e.column for e in outcome.failures] == ["duplicate_keys"]
+    con.execute("DELETE FROM t WHERE i = 3")
+    con.execute("INSERT INTO t VALUES (3, 3)")
+    assert run("fixed") == (True, 0, "new rows only")
+    assert run("quiet again") == (True, 0, "skipped: inputs unchanged")
+    # A full run validates every row; other rules (a threshold) make every row new again.
+    assert run("full", only_new_rows=False) == (True, 105, "all rows")
+    assert run("new rules", max_y=9) == (True, 105, "all rows")
+    con.close()

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from dashboards.snapshot import snapshot_tables
@@ -22,15 +23,13 @@ def test_reporting_assets_publish_the_snapshot_and_write_the_report(
     data.mkdir()
     copy = data / "warehouse.duckdb"
     shutil.copy(warehouse, copy)
-    result = dg.materialize(
-        [published_snapshot, static_report],
-        resources={
-            "warehouse": DuckDBResource(database=str(copy)),
-            "paths": ProductPaths(
-                landing=str(data / "landing"), warehouse=str(copy), exports=str(data / "exports")
-            ),
-        },
-    )
+    resources = {
+        "warehouse": DuckDBResource(database=str(copy)),
+        "paths": ProductPaths(
+            landing=str(data / "landing"), warehouse=str(copy), exports=str(data / "exports")
+        ),
+    }
+    result = dg.materialize([published_snapshot, static_report], resources=resources)
     assert result.success
     snap_meta = result.asset_materializations_for_node("published_snapshot")[0].metadata
     snapshot = Path(snap_meta["snapshot_path"].value)
@@ -49,6 +48,35 @@ def test_reporting_assets_publish_the_snapshot_and_write_the_report(
         "kpi_summary.png",
     ]
     assert all(p.read_bytes()[:8] == PNG_SIGNATURE for p in pngs)
+
+    # A daily run writes the HTML again but keeps the monthly PNGs; a retrain renders them.
+    rendered = {p.name: p.stat().st_mtime_ns for p in pngs}
+    report.unlink()
+
+    def again(job: str) -> dict:
+        run = dg.materialize(
+            [published_snapshot, static_report],
+            resources=resources,
+            tags={"denial_risk/job": job},
+        )
+        return run.asset_materializations_for_node("static_report")[0].metadata
+
+    daily = again("daily")
+    assert daily["report"].value == "written"
+    assert report.exists() and "kpi_summary.png" in report.read_text()
+    # Nothing the report shows changed: the next daily run leaves it as it is.
+    written = report.stat().st_mtime_ns
+    assert again("daily")["report"].value == "skipped: inputs unchanged"
+    assert report.stat().st_mtime_ns == written
+    with duckdb.connect(str(copy)) as con:
+        con.execute("DELETE FROM risk_scores WHERE rowid IN (SELECT min(rowid) FROM risk_scores)")
+    assert again("daily")["report"].value == "written"
+    assert daily["pngs"].value.startswith("skipped")
+    assert daily["png_paths"].value == ""
+    assert {p.name: p.stat().st_mtime_ns for p in pngs} == rendered
+    retrain = again("retrain")
+    assert retrain["pngs"].value == "rendered"
+    assert all(p.stat().st_mtime_ns > rendered[p.name] for p in pngs)
 
 
 def test_reporting_assets_are_in_the_reporting_group():

@@ -58,3 +58,26 @@ def test_modelling_table_asset_writes_table_and_metadata(tmp_path: Path) -> None
     assert table["doc_level"].to_list() == [None, "lumbar"]
     assert table["imaging_77002_same_day"].to_list() == [False, True]
     assert table.schema["service_month"] == pl.Date
+
+
+def test_a_run_whose_inputs_did_not_change_rebuilds_nothing(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    write_staged(warehouse)
+    resources = {"warehouse": DuckDBResource(database=str(warehouse))}
+
+    def run() -> dict:
+        result = dg.materialize([modelling_table], resources=resources)
+        (event,) = result.get_asset_materialization_events()
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
+    first = run()
+    assert (first["rebuild"], first["lines_featurized"]) == ("every line", 2)
+    quiet = run()
+    assert (quiet["rebuild"], quiet["lines_featurized"]) == ("skipped: inputs unchanged", 0)
+    assert quiet["dagster/row_count"] == 2
+    # One staged value the features read changes: the digest sees it and the line is rebuilt.
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("UPDATE staged_claim_lines SET units = units + 1 WHERE claim_id = 'C0'")
+    changed = run()
+    assert changed["rebuild"] == "changed lines and dependents"
+    assert changed["lines_featurized"] >= 1

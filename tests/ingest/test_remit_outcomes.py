@@ -148,3 +148,23 @@ def test_remit_labels_agree_with_line_outcomes_on_a_generated_world(
         denied = con.execute("SELECT count(*) FROM line_outcomes WHERE denied").fetchall()[0][0]
     assert denied > 50
     assert differing == 0
+
+
+def test_remit_line_outcomes_are_left_as_they_are_when_no_input_changed(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    _flat_remits(settings.landing)
+    settings.warehouse.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        ingest_remit_files(con, settings)
+        first = build_remit_line_outcomes(con)
+        paid = con.execute("SELECT sum(paid_amount) FROM remit_line_outcomes").fetchall()
+        again = build_remit_line_outcomes(con)
+        assert (first.rebuilt, again.rebuilt) == (True, False)
+        assert again.status_counts == first.status_counts
+        # A remit's paid amount changes: the digest sees it and the table follows.
+        con.execute("UPDATE staged_remits SET paid_amount = paid_amount + 1")
+        changed = build_remit_line_outcomes(con)
+        assert changed.rebuilt
+        now = con.execute("SELECT sum(paid_amount) FROM remit_line_outcomes").fetchall()
+        assert now[0][0] == paid[0][0] + 5
+        assert build_remit_line_outcomes(con, skip_if_unchanged=False).rebuilt

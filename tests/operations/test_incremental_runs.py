@@ -29,6 +29,10 @@ RUN_LOGS = {
     "ingest_ledger": "one row per file ever seen, withdrawn files included, with first/last seen",
     "validation_results": "one row per expectation per validation run",
     "batch_history": "row counts per run: the baseline of the volume checks",
+    "contract_validated_rows": "hashes of rows each suite has passed, withdrawn rows included",
+    "contract_state": "each suite's judgement of the summaries an unchanged warehouse gives",
+    "modelling_inputs_digest": "a digest of the inputs of the last feature build",
+    "build_input_digests": "a digest of the inputs of each derived table's last build",
     "risk_scores_history": "scores issued by each run",
     "scoring_runs": "one row per scoring run",
     "features_changed_since_scoring": "emptied by every scoring run",
@@ -215,6 +219,19 @@ def test_daily_runs_equal_a_full_rebuild(world: Path, tmp_path: Path) -> None:
         assert report.value("modelling_table", "full_rebuild") is False
         featurized.append(report.value("modelling_table", "lines_featurized"))
         rescored.append(report.value("risk_scores", "lines_rescored"))
+
+    # A quiet day (no new file): zero work, and the steps that would repeat it say they skipped.
+    quiet = _run(settings, "daily")
+    assert quiet.completed
+    assert quiet.daily_work == {"rows_validated": 0, "lines_featurized": 0, "lines_rescored": 0}
+    skipped = "skipped: inputs unchanged"
+    assert quiet.value("modelling_table", "rebuild") == skipped
+    assert quiet.value("remit_line_outcomes", "rebuild") == skipped
+    assert quiet.value("static_report", "report") == skipped
+    contracts = {
+        c.name: c.metadata["validation"] for c in quiet.checks if "validation" in c.metadata
+    }
+    assert len(contracts) == 7 and set(contracts.values()) == {skipped}, contracts
 
     rebuilt_root = tmp_path / "rebuilt"
     rebuilt_root.mkdir()

@@ -10,6 +10,7 @@ from dagster_duckdb import DuckDBResource
 from data_contracts.warehouse_schema import FEATURES_CHANGED_SINCE_SCORING as CHANGED_SINCE_SCORING
 from data_contracts.warehouse_schema import FEATURES_CHANGED_SINCE_SCORING_DDL as CHANGED_DDL
 from data_contracts.warehouse_schema import MODELLING_BUILD_TABLE as BUILD_TABLE
+from data_contracts.warehouse_schema import MODELLING_INPUTS_DIGEST_TABLE as DIGEST_TABLE
 from data_contracts.warehouse_schema import MODELLING_INPUTS_TABLE as INPUTS_TABLE
 from data_contracts.warehouse_schema import MODELLING_LABELLED_TABLE as LABELLED_TABLE
 from data_contracts.warehouse_schema import MODELLING_NOTE_INPUTS_TABLE as NOTE_INPUTS_TABLE
@@ -88,6 +89,29 @@ def feature_build_version(con, rejections: pl.DataFrame | None = None) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def inputs_digest(con, version: str) -> str:
+    """The build version and every staged row the features read, hashed in DuckDB (no polars)."""
+    parts = [version]
+    for table, columns in (
+        ("staged_claim_lines", CLAIM_LINE_COLUMNS),
+        ("line_outcomes", OUTCOME_COLUMNS),
+        ("staged_notes", NOTE_COLUMNS),
+    ):
+        # Row hashes summed: independent of row order, and duplicates do not cancel.
+        rows, total = con.execute(
+            f"SELECT count(*), sum(hash({_columns(columns)})::HUGEINT) FROM {table}"
+        ).fetchall()[0]
+        parts.append(f"{table}:{rows}:{total}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def _stored_digest(con) -> str | None:
+    if DIGEST_TABLE not in _tables(con):
+        return None
+    rows = con.execute(f"SELECT digest FROM {DIGEST_TABLE}").fetchall()
+    return rows[0][0] if rows else None
+
+
 def _tables(con) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
@@ -140,14 +164,30 @@ def modelling_table(
                 f"{outdated} notes lack documentation elements of version "
                 f"{NOTE_ELEMENTS_VERSION}: materialize staged_notes first"
             )
+        rejections = rejection_history(conn)
+        version = feature_build_version(conn, rejections)
+        stored = _stored_version(conn)
+        digest = inputs_digest(conn, version)
+        if not full_requested and stored == version and _stored_digest(conn) == digest:
+            # Nothing the features read changed since the last build: no line can move.
+            return dg.MaterializeResult(
+                metadata={
+                    **modelling_table_metadata(conn),
+                    "full_rebuild": False,
+                    "rebuild": "skipped: inputs unchanged",
+                    "lines_featurized": 0,
+                    "claim_lines_changed": 0,
+                    "notes_changed": 0,
+                    "earliest_changed_known_at": "",
+                    "seconds": round(time.perf_counter() - started, 2),
+                    "peak_rss_mb": peak_rss_mb(),
+                }
+            )
         claim_lines = conn.sql(
             f"SELECT {_columns(CLAIM_LINE_COLUMNS)} FROM staged_claim_lines"
         ).pl()
         outcomes = conn.sql(f"SELECT {_columns(OUTCOME_COLUMNS)} FROM line_outcomes").pl()
         notes = conn.sql(f"SELECT {_columns(NOTE_COLUMNS)} FROM staged_notes").pl()
-        rejections = rejection_history(conn)
-        version = feature_build_version(conn, rejections)
-        stored = _stored_version(conn)
         current, current_notes = line_inputs(claim_lines, outcomes), note_inputs(notes)
         changes: Changes | None = None
         if not full_requested and stored == version:
@@ -205,6 +245,7 @@ def modelling_table(
             _replace(conn, INPUTS_TABLE, current)
             _replace(conn, NOTE_INPUTS_TABLE, current_notes)
             _replace(conn, BUILD_TABLE, pl.DataFrame({"version": [version]}))
+            _replace(conn, DIGEST_TABLE, pl.DataFrame({"digest": [digest]}))
             conn.execute(CHANGED_DDL)
             if changes is None:
                 conn.execute(f"DELETE FROM {CHANGED_SINCE_SCORING}")
@@ -222,6 +263,7 @@ def modelling_table(
     metadata.update(
         {
             "full_rebuild": changes is None,
+            "rebuild": "every line" if changes is None else "changed lines and dependents",
             "lines_featurized": featurized.height,
             "claim_lines_changed": changes.changed_lines.height if changes else current.height,
             "notes_changed": changes.changed_notes if changes else current_notes.height,

@@ -73,6 +73,7 @@ def remit_line_outcomes(warehouse: DuckDBResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": summary.lines,
+            "rebuild": "every line" if summary.rebuilt else "skipped: inputs unchanged",
             **{f"remit_lines_{status}": n for status, n in sorted(summary.status_counts.items())},
             "remit_lines_without_claim_line": summary.without_claim_line,
             "top_denial_carcs": ", ".join(f"{c} {n}" for c, n in summary.top_denial_carcs),

@@ -13,6 +13,10 @@ WAREHOUSE_RUN_TAGS = {WAREHOUSE_TAG: "writer"}
 # A run with this tag set to "true" rebuilds the whole modelling table and rescores every pending
 # line instead of the incremental update (`denial-risk run --full`, docs/architecture.md).
 FULL_REBUILD_TAG = "denial_risk/full_rebuild"
+# `denial-risk run --job NAME` records NAME (daily, retrain, full) in this tag.
+JOB_TAG = "denial_risk/job"
+FULL_RUN_JOB_NAME = "full_run_job"
+RETRAIN_JOB_NAME = "retrain_job"
 
 
 def practice_run_tags(practice: str | None) -> dict[str, str]:
@@ -53,7 +57,7 @@ ingest_and_score_job = dg.define_asset_job(
 )
 
 retrain_job = dg.define_asset_job(
-    name="retrain_job",
+    name=RETRAIN_JOB_NAME,
     selection=retrain_selection,
     description="Monthly: train a challenger, promote it if it beats the champion, then rescore, export, report, publish.",
     tags=WAREHOUSE_RUN_TAGS,
@@ -61,7 +65,7 @@ retrain_job = dg.define_asset_job(
 )
 
 full_run_job = dg.define_asset_job(
-    name="full_run_job",
+    name=FULL_RUN_JOB_NAME,
     selection=full_run_selection,
     description="On demand: ingest, features, train and promote, score, export, report, publish (`denial-risk run --job full`).",
     tags=WAREHOUSE_RUN_TAGS,

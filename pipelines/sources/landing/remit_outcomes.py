@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import duckdb
 
 from data_contracts.label import DENIAL_GROUP_CODES, non_denial_carcs_sql, status_sql
-from data_contracts.warehouse_schema import HELD_TABLE
+from data_contracts.warehouse_schema import BUILD_INPUT_DIGESTS_DDL, HELD_TABLE
+from pipelines.sources.landing.digests import record_digest, stored_digest, tables_digest
 from pipelines.sources.x12.remits import ADJUSTMENT_ROW_SCALE
 
 
@@ -147,22 +148,45 @@ class RemitOutcomeSummary:
     status_counts: dict[str, int]
     without_claim_line: int
     top_denial_carcs: list[tuple[str, int]] = field(default_factory=list)
+    # False when its inputs were those of the last build and the table was left as it was.
+    rebuilt: bool = True
 
     @property
     def lines(self) -> int:
         return sum(self.status_counts.values())
 
 
-def build_remit_line_outcomes(con: duckdb.DuckDBPyConnection) -> RemitOutcomeSummary:
-    """Rebuild `remit_line_outcomes` from the staged and held remit tables in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("DELETE FROM remit_line_outcomes")
-        con.execute(f"INSERT INTO remit_line_outcomes {REMIT_LINE_OUTCOMES_SELECT}")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+# Every table REMIT_LINE_OUTCOMES_SELECT reads (its query plan's scans).
+REMIT_LINE_OUTCOMES_INPUTS = (
+    "staged_remits",
+    HELD_TABLE["staged_remits"],
+    "staged_remit_adjustments",
+    HELD_TABLE["staged_remit_adjustments"],
+    "staged_claim_lines",
+    "ref_carc_category",
+)
+
+
+def build_remit_line_outcomes(
+    con: duckdb.DuckDBPyConnection, skip_if_unchanged: bool = True
+) -> RemitOutcomeSummary:
+    """Rebuild `remit_line_outcomes` from the staged and held remit tables in one transaction.
+
+    Left as it is when its input tables (and this query) are those of the last build.
+    """
+    con.execute(BUILD_INPUT_DIGESTS_DDL)
+    digest = tables_digest(con, REMIT_LINE_OUTCOMES_INPUTS, REMIT_LINE_OUTCOMES_SELECT)
+    rebuilt = not (skip_if_unchanged and stored_digest(con, "remit_line_outcomes") == digest)
+    if rebuilt:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute("DELETE FROM remit_line_outcomes")
+            con.execute(f"INSERT INTO remit_line_outcomes {REMIT_LINE_OUTCOMES_SELECT}")
+            record_digest(con, "remit_line_outcomes", digest)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     counts = dict(
         con.execute(
             "SELECT status, count(*) FROM remit_line_outcomes WHERE latest GROUP BY status"
@@ -180,4 +204,5 @@ def build_remit_line_outcomes(con: duckdb.DuckDBPyConnection) -> RemitOutcomeSum
         status_counts={k: int(v) for k, v in counts.items()},
         without_claim_line=int(without),
         top_denial_carcs=[(str(c), int(n)) for c, n in top],
+        rebuilt=rebuilt,
     )
