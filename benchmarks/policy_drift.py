@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -225,13 +226,49 @@ def summarise(results: list[dict]) -> dict[str, dict]:
     return summary
 
 
+def evaluate_by_fdr(
+    warehouse: Path,
+    changes: Sequence[Change],
+    fdrs: Sequence[float],
+    expected: Mapping[str, set[str]] = EXPECTED_CATEGORY,
+) -> dict[str, dict]:
+    """`evaluate` at each Benjamini–Hochberg level (the other settings as shipped), keyed by level."""
+    return {str(q): evaluate(warehouse, changes, DriftSettings(fdr=q), expected) for q in fdrs}
+
+
+def summaries(results: list[dict]) -> dict[str, dict]:
+    """Planted worlds, worlds without planted changes and all worlds, summarised."""
+    return {
+        "planted_worlds": summarise([r for r in results if r["planted"]]),
+        "worlds_without_planted_changes": summarise([r for r in results if not r["planted"]]),
+        "all_worlds": summarise(results),
+    }
+
+
+def summaries_by_fdr(results: list[dict]) -> dict[str, dict]:
+    """`summaries` for every level in the runs' `evaluation_by_fdr`."""
+    levels = results[0].get("evaluation_by_fdr", {}) if results else {}
+    return {
+        q: summaries([{**r, "evaluation": r["evaluation_by_fdr"][q]} for r in results])
+        for q in levels
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 7])
     parser.add_argument("--lines", type=int, default=60_000)
+    parser.add_argument(
+        "--fdr",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also evaluate at these Benjamini-Hochberg levels (the shipped one is always run)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     settings = DriftSettings()
+    load_before = os.getloadavg()
     results = []
     for seed in args.seeds:
         for planted in (PLANTED, ()):
@@ -247,6 +284,7 @@ def main() -> None:
                     for c in changes
                 }
                 evaluation = evaluate(warehouse, changes, settings)
+                by_fdr = evaluate_by_fdr(warehouse, changes, args.fdr)
             record = {
                 "seed": seed,
                 "lines": args.lines,
@@ -255,22 +293,27 @@ def main() -> None:
                 "evaluation": evaluation,
                 "seconds": round(time.perf_counter() - started, 1),
             }
+            if by_fdr:
+                record["evaluation_by_fdr"] = by_fdr
             results.append(record)
             print(json.dumps(record), flush=True)
-    summary = {
-        "planted_worlds": summarise([r for r in results if r["planted"]]),
-        "worlds_without_planted_changes": summarise([r for r in results if not r["planted"]]),
-        "all_worlds": summarise(results),
-    }
-    print(json.dumps(summary, indent=2))
+    summary = summaries(results)
+    by_fdr = summaries_by_fdr(results)
+    print(json.dumps({"summary": summary, "summary_by_fdr": by_fdr}, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(
-            json.dumps(
-                {"settings": settings.__dict__, "runs": results, "summary": summary}, indent=2
-            )
-            + "\n"
-        )
+        payload = {
+            "settings": settings.__dict__,
+            "load_average_before_and_after": [
+                [round(x, 2) for x in load_before],
+                [round(x, 2) for x in os.getloadavg()],
+            ],
+            "runs": results,
+            "summary": summary,
+        }
+        if by_fdr:
+            payload["summary_by_fdr"] = by_fdr
+        args.out.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

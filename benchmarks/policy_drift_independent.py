@@ -22,7 +22,13 @@ from tempfile import TemporaryDirectory
 
 from benchmarks.independent_world.generate import generate_independent_world
 from benchmarks.independent_world.policy import BUILTIN_SHIFTS, PolicyShift, parse_policy_shift
-from benchmarks.policy_drift import build_warehouse, evaluate, summarise
+from benchmarks.policy_drift import (
+    build_warehouse,
+    evaluate,
+    evaluate_by_fdr,
+    summaries,
+    summaries_by_fdr,
+)
 from data_contracts.input_contract import TARGET_CPT
 from monitoring.policy_drift import DriftSettings
 
@@ -85,7 +91,13 @@ def true_jumps(landing: Path, truth: Path, shifts: tuple[PolicyShift, ...]) -> d
     return out
 
 
-def run_world(seed: int, lines: int, planted: tuple[PolicyShift, ...], settings: DriftSettings):
+def run_world(
+    seed: int,
+    lines: int,
+    planted: tuple[PolicyShift, ...],
+    settings: DriftSettings,
+    fdrs: tuple[float, ...] = (),
+) -> dict:
     """Generate one independent world, build its warehouse and evaluate the detection."""
     started = time.perf_counter()
     with TemporaryDirectory() as tmp:
@@ -96,7 +108,8 @@ def run_world(seed: int, lines: int, planted: tuple[PolicyShift, ...], settings:
         changes = (*planted, *BUILTIN_SHIFTS)
         jumps = true_jumps(landing, truth, changes)
         evaluation = evaluate(warehouse, changes, settings, EXPECTED_CATEGORY)
-    return {
+        by_fdr = evaluate_by_fdr(warehouse, changes, fdrs, EXPECTED_CATEGORY)
+    record = {
         "seed": seed,
         "lines": lines,
         "planted": [s.label for s in planted],
@@ -105,12 +118,22 @@ def run_world(seed: int, lines: int, planted: tuple[PolicyShift, ...], settings:
         "evaluation": evaluation,
         "seconds": round(time.perf_counter() - started, 1),
     }
+    if by_fdr:
+        record["evaluation_by_fdr"] = by_fdr
+    return record
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 7])
     parser.add_argument("--lines", type=int, default=60_000)
+    parser.add_argument(
+        "--fdr",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also evaluate at these Benjamini-Hochberg levels (the shipped one is always run)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     settings = DriftSettings()
@@ -118,15 +141,12 @@ def main() -> None:
     results = []
     for seed in args.seeds:
         for planted in (PLANTED, ()):
-            record = run_world(seed, args.lines, planted, settings)
+            record = run_world(seed, args.lines, planted, settings, tuple(args.fdr))
             results.append(record)
             print(json.dumps(record), flush=True)
-    summary = {
-        "planted_worlds": summarise([r for r in results if r["planted"]]),
-        "worlds_without_planted_changes": summarise([r for r in results if not r["planted"]]),
-        "all_worlds": summarise(results),
-    }
-    print(json.dumps(summary, indent=2))
+    summary = summaries(results)
+    by_fdr = summaries_by_fdr(results)
+    print(json.dumps({"summary": summary, "summary_by_fdr": by_fdr}, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         payload = {
@@ -138,6 +158,8 @@ def main() -> None:
             "runs": results,
             "summary": summary,
         }
+        if by_fdr:
+            payload["summary_by_fdr"] = by_fdr
         args.out.write_text(json.dumps(payload, indent=2) + "\n")
 
 
