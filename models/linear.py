@@ -47,9 +47,16 @@ def _blocks(model: dict[str, Any], x: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_linear(
-    x: np.ndarray, y: np.ndarray, features: Sequence[FeatureDef], c: float = LINEAR_C
+    x: np.ndarray,
+    y: np.ndarray,
+    features: Sequence[FeatureDef],
+    c: float = LINEAR_C,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Fit the regularised logistic regression on a feature matrix; return it as plain numbers."""
+    """Fit the regularised logistic regression on a feature matrix; return it as plain numbers.
+
+    `sample_weight` weighs the lines in the fit (the standardisation stays unweighted).
+    """
     specs: list[dict[str, Any]] = []
     for j, f in enumerate(features):
         v = x[:, j]
@@ -72,7 +79,7 @@ def fit_linear(
     model: dict[str, Any] = {"kind": "logistic_regression", "c": c, "features": specs}
     z, _ = _blocks(model, x)
     lr = LogisticRegression(C=c, max_iter=2000)
-    lr.fit(z, y)
+    lr.fit(z, y, sample_weight=sample_weight)
     model["coefficients"] = [float(w) for w in lr.coef_[0]]
     model["intercept"] = float(lr.intercept_[0])
     model["column_means"] = [float(m) for m in z.mean(axis=0)]

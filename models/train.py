@@ -274,8 +274,14 @@ def fit(
     linear = None
     if p["model_kind"] == "linear":
         # Validation scores from a fit on the training months; the shipped fit uses every month.
-        valid_raw = linear_probability(fit_linear(x_train, y_train, features), x_valid)
-        booster, linear, best = None, fit_linear(x_all, y_all, features), 0
+        # The weights reach the logistic regression too: a small practice's policy change must
+        # count in its next training as it does in the trees'.
+        w_all = None if w_train is None else np.concatenate([w_train, w_valid])
+        valid_raw = linear_probability(
+            fit_linear(x_train, y_train, features, sample_weight=w_train), x_valid
+        )
+        booster, best = None, 0
+        linear = fit_linear(x_all, y_all, features, sample_weight=w_all)
         early_stopped_rounds, factor = 0, 1.0
         fitted_months += list(split.valid_months)
 

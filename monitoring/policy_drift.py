@@ -27,7 +27,7 @@ from models.policy_flags import ACTIVE_STATUSES
 UNCATEGORISED = "Uncategorised"
 # The payer's denials of every reason together: the stream the model's expected risk adjusts
 # best (it predicts any denial), and the one that sees a change whose CARCs the map splits
-# over several categories (a frequency limit: 119 and 151).
+# over several categories.
 ALL_DENIALS = "All denials"
 
 ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved")

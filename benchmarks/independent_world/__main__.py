@@ -1,4 +1,4 @@
-"""`uv run python -m benchmarks.independent_world --out DIR --lines N --seed S [--truth FILE]`."""
+"""`uv run python -m benchmarks.independent_world --out DIR --lines N --seed S [--truth FILE] [--policy-change PAYER:YYYY-MM:KIND ...]`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.independent_world.generate import generate_independent_world
+from benchmarks.independent_world.policy import SHIFT_KINDS, parse_policy_shift
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,10 +22,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--truth", type=Path, default=None, help="truth CSV (default: <out>/../truth_64520.csv)"
     )
+    parser.add_argument(
+        "--policy-change",
+        action="append",
+        default=[],
+        type=parse_policy_shift,
+        metavar="PAYER:YYYY-MM:KIND",
+        help=f"plant a payer policy change; KIND one of {', '.join(SHIFT_KINDS)} (repeatable)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     truth = args.truth or args.out.parent / f"{args.out.name}_truth_64520.csv"
-    summary = generate_independent_world(args.out, truth, args.lines, args.seed)
+    summary = generate_independent_world(args.out, truth, args.lines, args.seed, args.policy_change)
     sys.stdout.write(json.dumps(dataclasses.asdict(summary), indent=2) + "\n")
     return 0
 

@@ -356,6 +356,7 @@ def write_truth(world: World, truth: Path, summary: Summary) -> None:
                 "pending",
                 "cause",
                 "payer_id",
+                "policy_change",
             ]
         )
         for line in world.lines:
@@ -371,6 +372,7 @@ def write_truth(world: World, truth: Path, summary: Summary) -> None:
                     int(pending),
                     line.cause,
                     line.payer.payer_id,
+                    world.policy_change_of(line),
                 ]
             )
             summary.lines_64520 += 1

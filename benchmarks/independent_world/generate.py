@@ -7,6 +7,7 @@ denial mechanism; docs/independent-world.md for what differs and what was measur
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.independent_world.files import (
@@ -15,6 +16,7 @@ from benchmarks.independent_world.files import (
     write_remits,
     write_truth,
 )
+from benchmarks.independent_world.policy import BUILTIN_SHIFTS, PolicyShift
 from benchmarks.independent_world.world import AS_OF, Summary, World
 
 __all__ = ["AS_OF", "Summary", "generate_independent_world"]
@@ -22,15 +24,29 @@ __all__ = ["AS_OF", "Summary", "generate_independent_world"]
 log = logging.getLogger(__name__)
 
 
-def generate_independent_world(landing: Path, truth: Path, lines: int, seed: int) -> Summary:
-    """Write a landing folder (about `lines` claim lines) and the 64520 truth file; return counts."""
+def generate_independent_world(
+    landing: Path,
+    truth: Path,
+    lines: int,
+    seed: int,
+    policy_shifts: Sequence[PolicyShift] = (),
+) -> Summary:
+    """Write a landing folder (about `lines` claim lines) and the 64520 truth file; return counts.
+
+    `policy_shifts` plant payer policy changes (policy.py); each 64520 line's truth row names the
+    shift in force for its payer on its service day (`policy_change`).
+    """
     landing, truth = Path(landing), Path(truth)
     if truth.resolve().is_relative_to(landing.resolve()):
         raise ValueError("the truth file must not be inside the landing folder")
-    world = World(lines, seed)
+    world = World(lines, seed, tuple(policy_shifts))
     world.build()
     world.lines.sort(key=lambda ln: (ln.submission_date, ln.claim_id, ln.line_number))
-    summary = Summary(landing=str(landing), truth=str(truth))
+    summary = Summary(
+        landing=str(landing),
+        truth=str(truth),
+        policy_shifts=[s.label for s in (*BUILTIN_SHIFTS, *policy_shifts)],
+    )
     for folder in ("claims", "remits", "remit_adjustments", "notes"):
         (landing / folder).mkdir(parents=True, exist_ok=True)
     claim_rows, planted_claims = write_claims(world, landing)

@@ -34,6 +34,12 @@ from benchmarks.independent_world.notes import (
     follow_up_note,
     procedure_note,
 )
+from benchmarks.independent_world.policy import (
+    BUILTIN_SHIFTS,
+    PolicyShift,
+    check_shifts,
+    payer_rules_on,
+)
 from data_contracts.codes import icd10cm_codes, normalize_icd10
 from data_contracts.input_contract import TARGET_CPT
 from data_contracts.row_rules import npi_is_valid
@@ -187,6 +193,8 @@ class Summary:
     rows_written: dict[str, int] = field(default_factory=dict)
     planted: dict[str, dict[str, int]] = field(default_factory=dict)
     causes: dict[str, int] = field(default_factory=dict)
+    # Planted policy shifts and the world's own (policy.py), as PAYER:YYYY-MM:KIND.
+    policy_shifts: list[str] = field(default_factory=list)
 
     @property
     def denial_rate_labelled(self) -> float:
@@ -327,6 +335,17 @@ def denial_codes(cause: str, payer: Payer, rng: random.Random) -> tuple[str, str
         return ("CO", "198", "N54")
     if cause == "auth_mismatch":
         return ("CO", "284", "N54")
+    # Denials of a planted policy shift (policy.py): the codes those payers use.
+    if cause == "auth_now_required":
+        return ("CO", rng.choice(("15", "15", "15", "197")), "")
+    if cause == "mod50_refused":
+        return ("CO", "4", "N56")
+    if cause == "cap_reached":
+        return ("CO", "119", "M86")
+    if cause == "cap_too_soon":
+        return ("CO", "151", "N435")
+    if cause == "records_review":
+        return ("CO", rng.choice(("252", "252", "226")), rng.choice(("N706", "M127")))
     if cause in ("too_soon", "over_yearly"):
         return ("CO", "119", "N435") if not medicare else ("CO", "151", "N435")
     if cause == "dx_upper_limb":
@@ -426,12 +445,17 @@ class BlockClaim:
     bypass_59: bool
     fluoro_code: str
     relief: int | None
+    # The rules the payer applies on the service day and the kind of shift in force (policy.py).
+    rules: Payer | None = None
+    shift_kind: str = ""
 
 
 class World:
     """Builds the claim lines, notes and outcomes of the independent practice."""
 
-    def __init__(self, lines: int, seed: int) -> None:
+    def __init__(self, lines: int, seed: int, shifts: Sequence[PolicyShift] = ()) -> None:
+        check_shifts((*BUILTIN_SHIFTS, *shifts), {p.payer_id for p in PAYERS})
+        self.shifts = {s.payer_id: s for s in shifts}
         self.rng = random.Random(seed)
         self.target = lines
         self.clinicians = _clinicians(self.rng)
@@ -687,12 +711,17 @@ class World:
         if symptom_primary:
             diagnoses = [rng.choice(("M79.604", "M79.605", "G89.29")), primary]
         diagnoses += rng.sample(SECONDARY_DX, rng.randint(0, 2))
+        # A planted policy shift: the payer's rules on this day, and the rules the billing office
+        # codes by (the old ones until it catches up).
+        shift = self.shifts.get(payer.payer_id)
+        rules = payer_rules_on(payer, service, shift)
+        office = rules if shift is None or shift.office_follows(service) else payer
         # Prior authorization (domain §8.3: no auth on plans that need it dominates).
         year_blocks = [d for d in state.blocks if (service - d).days < 365]
         new_patient = len(year_blocks) == 0
-        if payer.auth == "always":
+        if office.auth == "always":
             p_auth = 0.9 if new_patient else 0.95
-        elif payer.auth == "new_patient":
+        elif office.auth == "new_patient":
             p_auth = 0.8 if new_patient else 0.45
         else:
             p_auth = 0.15
@@ -701,21 +730,21 @@ class World:
         if rng.random() < p_auth:
             key = f"{payer.payer_id[:3]}{service.year}{zlib.crc32(f'{pid}/{len(year_blocks) // 3}'.encode()) % 10**7:07d}"
             auth = key if rng.random() < 0.97 else f"PA-{rng.randint(10**6, 10**7)}"
-            auth_mismatch = payer.auth != "none" and rng.random() < 0.015
+            auth_mismatch = office.auth != "none" and rng.random() < 0.015
         # Bilateral coding against the payer's convention (domain §1, §3). Anthem moved to two
         # RT/LT lines on 2026-01-01; the billing office took two months to follow.
-        convention = payer.bilateral
+        convention, believed = rules.bilateral, office.bilateral
         if payer.payer_id == "ANTH-PPO" and service >= date(2026, 1, 1):
-            convention = "rtlt"
+            convention = believed = "rtlt"
         knows = 0.8
         if payer.payer_id == "ANTH-PPO" and date(2026, 1, 1) <= service < date(2026, 3, 1):
             knows = 0.15
         units_multi = side != "bilateral" and rng.random() < doc.p_multilevel_units
         if side == "bilateral":
             if rng.random() < knows:
-                style = convention
+                style = believed
             else:
-                style = rng.choice([s for s in ("mod50", "rtlt", "units2") if s != convention])
+                style = rng.choice([s for s in ("mod50", "rtlt", "units2") if s != believed])
         else:
             style = "unilateral"
         lat = {"left": "LT", "right": "RT"}.get(side, "")
@@ -863,6 +892,8 @@ class World:
             bypass_59,
             fluoro_code,
             relief,
+            rules,
+            shift.kind if shift is not None and shift.in_force(service) else "",
         )
         self._decide_64520(lines, patient, claim)
         self._decide_companions(lines)
@@ -904,7 +935,8 @@ class World:
     def _decide_64520(self, lines: list[Line], patient: BlockPatient, claim: BlockClaim) -> None:
         """True probability, drawn outcome and cause of each 64520 line of one claim."""
         rng = self.rng
-        payer, doc, state, lapse = patient.payer, patient.doc, patient.state, patient.lapse
+        base, doc, state, lapse = patient.payer, patient.doc, patient.state, patient.lapse
+        payer, shifted = claim.rules or base, claim.shift_kind
         service, submitted, primary_code = claim.service, claim.submitted, claim.primary_code
         new_patient, year_blocks, auth = claim.new_patient, claim.year_blocks, claim.auth
         auth_mismatch, convention, style = claim.auth_mismatch, claim.convention, claim.style
@@ -914,21 +946,27 @@ class World:
         medicare = payer.plan_type in MEDICARE_LIKE
         # Authorization (CO-197/198/284).
         needs_auth = payer.auth == "always" or (payer.auth == "new_patient" and new_patient)
-        if needs_auth and not auth:
+        needed_before = base.auth == "always" or (base.auth == "new_patient" and new_patient)
+        if needs_auth and not auth and not needed_before:
+            terms["auth_now_required"] = 3.6  # a shift: the payer's new authorization rule
+        elif needs_auth and not auth:
             terms["no_auth"] = 3.4 if payer.auth == "always" else 2.9
         if auth and auth_mismatch:
             terms["auth_mismatch"] = 3.0
         if payer.auth_blocks and auth and len(year_blocks) >= payer.auth_blocks:
             terms["auth_exceeded"] = 2.6
         # Frequency (domain §4b: Aetna >= 7 days, IBX/Anthem 6 per year, our Cigna 4).
-        if (
-            year_blocks
-            and payer.min_interval_days
-            and (service - year_blocks[-1]).days < payer.min_interval_days
-        ):
-            terms["too_soon"] = 2.8
+        gap = (service - year_blocks[-1]).days if year_blocks else None
+        if gap is not None and payer.min_interval_days and gap < payer.min_interval_days:
+            if base.min_interval_days and gap < base.min_interval_days:
+                terms["too_soon"] = 2.8
+            else:
+                terms["cap_too_soon"] = 3.2  # a shift: the payer's new minimum interval
         if payer.max_per_year and len(year_blocks) >= payer.max_per_year:
-            terms["over_yearly"] = 2.4
+            if base.max_per_year and len(year_blocks) >= base.max_per_year:
+                terms["over_yearly"] = 2.4
+            else:
+                terms["cap_reached"] = 3.4  # a shift: the payer's new yearly cap
         elif medicare and len(year_blocks) >= 6:
             terms["over_yearly"] = 1.2
         # Diagnosis coverage (domain §4a L35457, §4b Centene, §4c).
@@ -961,6 +999,14 @@ class World:
                 terms["documentation"] = terms.get("documentation", 0.0) + payer.wants_relief
             if not facts.imaging:
                 terms["records"] = 0.5
+        if shifted == "records_review":
+            # A shift: the payer reads every block's note before paying.
+            if not has_note:
+                terms["records_review"] = 3.2
+            elif not (facts.conservative and facts.functional):
+                terms["records_review"] = 2.8
+            else:
+                terms["records_review"] = 0.4
         if payer.requires_saved_images and fluoro_code and (not has_note or not facts.images_saved):
             terms["images"] = 2.2
         if doc.name.startswith("Paul Whitaker") and payer.plan_type in (
@@ -997,6 +1043,8 @@ class World:
                     own["mue_second_line"] = 4.0
                 elif position == 1:
                     own["bilateral_convention"] = 2.2
+            elif style == "mod50" and convention == "rtlt" and shifted == "rtlt_only":
+                own["mod50_refused"] = 5.0  # a shift: the payer no longer pays one -50 line
             elif style == "mod50" and convention == "rtlt":
                 own["bilateral_convention"] = 2.3
             if line.units > 1:
@@ -1236,6 +1284,12 @@ class World:
                     }
                 )
             day = day + timedelta(days=rng.randint(14, 120))
+
+    def policy_change_of(self, line: Line) -> str:
+        """The label of the policy shift in force for the line's payer on its service day, or ''."""
+        shifts = {**{s.payer_id: s for s in BUILTIN_SHIFTS}, **self.shifts}
+        shift = shifts.get(line.payer.payer_id)
+        return shift.label if shift is not None and shift.in_force(line.service_date) else ""
 
     def build(self) -> None:
         """Add block patients and background patients until the line target is reached."""

@@ -20,7 +20,7 @@ PROVIDERS = ("1234567893", "1457392811", "1689012345")
 # Names the claims carry for the first two providers; the third comes with its NPI only.
 PROVIDER_NAMES = {"1234567893": "KOVAC, KEIKO", "1457392811": "ELLIS, ELENA"}
 DENIAL_CARCS = {
-    "151": "Medical Necessity",
+    "151": "Frequency/Units",
     "50": "Medical Necessity",
     "97": "Bundling",
     "197": "Invalid/Missing Authorization",

@@ -69,7 +69,7 @@ def tiny_lines() -> pl.DataFrame:
             "denied": [1, 0, 0, 1, 1, None],
             "primary_denial_carc": ["151", None, None, "16", "96", None],
             "denial_category": [
-                "Medical Necessity",
+                "Frequency/Units",
                 None,
                 None,
                 "Additional Information Requested",

@@ -110,6 +110,20 @@ def test_fallback_switches_at_the_documented_size_and_the_card_says_so(tmp_path)
     )
 
 
+def test_the_small_practice_fallback_honours_sample_weights():
+    # Policy-change weights (monitoring/weights.py) reach the logistic regression as they reach
+    # the trees: denied lines weighted 10x pull every line's raw probability up.
+    view = modelling_view(make_table(lines=2500, seed=3))
+    weighted = view.with_columns(
+        pl.when(pl.col("denied") == 1).then(10.0).otherwise(1.0).alias("policy_change_weight")
+    )
+    plain = fit(view, TEST_FEATURES).artifact
+    heavy = fit(weighted, TEST_FEATURES, sample_weight="policy_change_weight").artifact
+    assert plain.model_kind == heavy.model_kind == "logistic_regression"
+    x = feature_matrix(view, plain.features, plain.categories)
+    assert heavy.raw_probability(x).mean() > plain.raw_probability(x).mean() + 0.1
+
+
 def test_low_data_marks_lines_of_payers_with_few_labelled_lines(trained_run, small_table):
     art = trained_run.artifact
     counts = art.data_window["payer_labelled_lines"]
