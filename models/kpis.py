@@ -427,7 +427,9 @@ def remit_denial_kpis(remits: pl.DataFrame) -> pl.DataFrame:
     denied = pl.col("denied").cast(pl.Boolean)
     is_64520 = pl.col("cpt_code") == TARGET_CPT
     out = (
-        remits.with_columns(pl.col("adjudication_date").dt.truncate("1mo").alias("adjudication_month"))
+        remits.with_columns(
+            pl.col("adjudication_date").dt.truncate("1mo").alias("adjudication_month")
+        )
         .group_by("adjudication_month")
         .agg(
             pl.len().cast(pl.Int64).alias("remit_lines"),
@@ -453,8 +455,8 @@ def remit_denial_kpis(remits: pl.DataFrame) -> pl.DataFrame:
 def carc_pareto(remits: pl.DataFrame) -> pl.DataFrame:
     """Denied remit lines by their primary denial reason (group code and CARC), most first.
 
-    Columns: reason (`CO-16`), group_code, carc, denied_lines, share (of all denied lines),
-    cumulative_share.
+    Columns: reason (`CO-16`), group_code, carc, category (the CARC's denial category),
+    denied_lines, share (of all denied lines), cumulative_share.
     """
     denied = remits.filter(pl.col("denied").cast(pl.Boolean))
     counts = (
@@ -462,10 +464,13 @@ def carc_pareto(remits: pl.DataFrame) -> pl.DataFrame:
             pl.col("denial_group_code").alias("group_code"),
             pl.col("primary_denial_carc").alias("carc"),
         )
-        .agg(pl.len().cast(pl.Int64).alias("denied_lines"))
+        .agg(
+            pl.len().cast(pl.Int64).alias("denied_lines"),
+            pl.col("denial_category").drop_nulls().first().alias("category"),
+        )
         .with_columns(pl.concat_str("group_code", pl.lit("-"), "carc").alias("reason"))
         .sort(["denied_lines", "reason"], descending=[True, False])
-        .select("reason", "group_code", "carc", "denied_lines")
+        .select("reason", "group_code", "carc", "category", "denied_lines")
     )
     total = max(denied.height, 1)
     return counts.with_columns(

@@ -121,6 +121,7 @@ CREATE OR REPLACE TABLE {REMIT_KPI_TABLE} (
 )
 """
 
+
 def write_remit_denial_kpis(conn: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """Rebuild the remit-only KPI table (`models.kpis.remit_denial_kpis`, the definition the
     Remittances page uses) and return its totals and CARC Pareto (top 5)."""
