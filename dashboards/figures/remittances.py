@@ -12,10 +12,13 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboards.figures.common import code_in_words, empty_figure, styled
-from dashboards.theme import BLUE, PERCENT_TICKFORMAT, VERMILLION, category_colour, percent
+from dashboards.figures.denials import MIN_LINES_FOR_RATE
+from dashboards.theme import BLUE, GREY, PERCENT_TICKFORMAT, VERMILLION, category_colour, percent
 from models.kpis import carc_pareto, remit_denial_kpis, remit_match_share
 
 NO_REMITS = "No remit line matches the filters."
+# Reasons listed in words under the Pareto; the rest are summed in one line.
+LISTED_REASONS = 10
 
 
 def remit_month_table(remits: pl.DataFrame) -> pl.DataFrame:
@@ -47,7 +50,8 @@ def remit_denial_rate_figure(remits: pl.DataFrame) -> go.Figure:
         x=kpis["adjudication_month"].dt.strftime("%Y-%m"),
         y=kpis["denial_rate"],
         name="denied ÷ remit lines",
-        marker_color=BLUE,
+        # A month with few remit lines is greyed, as on the Denials page (its rate says little).
+        marker_color=[GREY if n < MIN_LINES_FOR_RATE else BLUE for n in kpis["remit_lines"]],
         text=counts,
         textposition="outside",
         customdata=kpis.select(
@@ -66,7 +70,8 @@ def remit_denial_rate_figure(remits: pl.DataFrame) -> go.Figure:
         "Adjudication month",
         "Denial rate (% of remit lines)",
         "Share of the remit lines adjudicated each month that were denied (label rule over each "
-        "line's own adjustments), counted from the 835s whether or not the claims loaded.",
+        f"line's own adjustments), from the 835s whether or not the claims loaded; months with "
+        f"fewer than {MIN_LINES_FOR_RATE} remit lines are grey.",
     )
 
 
@@ -107,11 +112,12 @@ def remit_carc_pareto_figure(remits: pl.DataFrame) -> go.Figure:
             "overlaying": "y",
             "side": "right",
             "range": [0, 1.05],
+            "dtick": 0.2,
             "tickformat": ".0%",
             "title": "Cumulative share of denied lines (%)",
         }
     )
-    return styled(
+    fig = styled(
         fig,
         title,
         "Group code and CARC of the denial",
@@ -119,15 +125,28 @@ def remit_carc_pareto_figure(remits: pl.DataFrame) -> go.Figure:
         "The reasons payers gave for denied remit lines, most frequent first; hover for each "
         "CARC's X12 description.",
     )
+    fig.update_layout(
+        legend={"x": 0.98, "y": 0.55, "xanchor": "right", "yanchor": "top", "orientation": "v"}
+    )
+    return fig
 
 
-def carc_legend(remits: pl.DataFrame) -> list[tuple[str, int, str]]:
-    """(reason, denied lines, CARC in words) of the Pareto, for the page's reason list."""
+def carc_legend(remits: pl.DataFrame) -> list[str]:
+    """The Pareto's reasons in words, most frequent first; past `LISTED_REASONS`, one sum line."""
     pareto = carc_pareto(remits)
-    return [
-        (reason, n, code_in_words("carc", carc) or f"CARC {carc}")
-        for reason, n, carc in pareto.select("reason", "denied_lines", "carc").iter_rows()
+    lines = [
+        f"{reason}: {n:,} denied lines · {code_in_words('carc', carc) or f'CARC {carc}'}"
+        for reason, n, carc in pareto.head(LISTED_REASONS)
+        .select("reason", "denied_lines", "carc")
+        .iter_rows()
     ]
+    rest = pareto.slice(LISTED_REASONS)
+    if rest.height:
+        lines.append(
+            f"{rest.height} more reasons: {int(rest['denied_lines'].sum()):,} denied lines "
+            "(in the chart)"
+        )
+    return lines
 
 
 def remit_tiles(remits: pl.DataFrame) -> list[dict[str, str]]:

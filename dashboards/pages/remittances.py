@@ -145,8 +145,7 @@ def update(procedures, start, end):
         return MISSING, [], [], [], *[p[0] for p in pairs], *[p[1] for p in pairs]
     tiles = [kpi_tile(t["label"], t["value"], t["change"]) for t in fig.remit_tiles(remits)]
     reasons = [
-        html.Li(f"{reason}: {n:,} denied lines · {words}", className="remittances-reason")
-        for reason, n, words in fig.carc_legend(remits)
+        html.Li(text, className="remittances-reason") for text in fig.carc_legend(remits)
     ] or [html.Li("No denied remit line matches the filters.")]
     figures = [fig.remit_denial_rate_figure(remits), fig.remit_carc_pareto_figure(remits)]
     pairs = [figure_and_caption(f) for f in figures]
