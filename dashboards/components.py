@@ -203,6 +203,13 @@ def freshness_facts(path: Path) -> dict[str, str]:
         ).row(0, named=True)
         facts["Newest service date"] = str(newest["s"]) if newest["s"] else "—"
         facts["Newest adjudication"] = str(newest["a"]) if newest["a"] else "no remit yet"
+    if "remit_lines" in tables and facts["Newest adjudication"] in ("—", "no remit yet"):
+        # Remittances whose claim lines did not load still date the data.
+        newest_remit = snapshot.read_frame(
+            path, "select max(adjudication_date) a from remit_lines"
+        )["a"][0]
+        if newest_remit is not None:
+            facts["Newest adjudication"] = str(newest_remit)
     if "model_registry" in tables:
         champion = snapshot.read_frame(
             path,

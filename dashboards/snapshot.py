@@ -22,7 +22,7 @@ import polars as pl
 from dashboards.drift import feature_psi_by_month, score_psi_by_month
 from data_contracts.input_contract import TARGET_CPT
 from data_contracts.warehouse_schema import POLICY_DRIFT_ALERTS, POLICY_DRIFT_MONTHLY
-from models.kpis import front_end_rejected_sql
+from models.kpis import REMIT_LINES_SQL, front_end_rejected_sql
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ DRIFT_FEATURES: tuple[str, ...] = (
 
 SNAPSHOT_TABLES: tuple[str, ...] = (
     "denial_lines",
+    "remit_lines",
     "work_queue",
     "realized_scores",
     "feature_drift",
@@ -366,6 +367,13 @@ def _build_tables(
     if denial_sql is not None:
         con.execute(f"create table {dst}.denial_lines as {denial_sql}")
         present.append("denial_lines")
+    if "remit_line_outcomes" in tables:
+        # Every remit line's latest remit, claims loaded or not (the Remittances page).
+        remits = REMIT_LINES_SQL.replace(
+            "FROM remit_line_outcomes", f"FROM {src}.main.remit_line_outcomes"
+        )
+        con.execute(f"create table {dst}.remit_lines as {remits}")
+        present.append("remit_lines")
     for table in COPIED_TABLES:
         if table in tables:
             con.execute(f"create table {dst}.{table} as {_copy_sql(src, table, tables[table])}")

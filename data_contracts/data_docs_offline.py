@@ -54,10 +54,13 @@ LOCAL_COPIES: dict[str, str] = {
     "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": (
         "css/fontawesome-6.6.0.all.min.css"
     ),
+    # The dark theme, applied when the reader's system prefers a dark colour scheme.
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/"
+    "bootstrap-prefers-dark.css": "css/bootstrap-prefers-dark-1.1.0.min.css",
 }
 
 # Remote files left out on purpose (data_docs_assets/SOURCES.md says why).
-LEFT_OUT = ("/bootstrap-dark@", "/vega@", "/vega-lite@", "/vega-embed@")
+LEFT_OUT = ("/vega@", "/vega-lite@", "/vega-embed@")
 
 # A page that draws a vega chart (distribution expectations; none in this project's suites)
 # says so instead of failing on an undefined function.
@@ -75,11 +78,24 @@ _REMOTE_TAG = re.compile(
 )
 _FAVICON = re.compile(r'href="(?:\.\./|\./)*static/images/favicon\.ico"')
 _SRI = re.compile(r"\s(integrity|crossorigin)=\"[^\"]*\"", re.IGNORECASE)
-_CSS_REMOTE_URL = re.compile(r"url\(\s*['\"]?https?://[^)'\"]*['\"]?\s*\)", re.IGNORECASE)
+_CSS_REMOTE_URL = re.compile(r"url\(\s*['\"]?(?P<url>https?://[^)'\"]*)['\"]?\s*\)", re.IGNORECASE)
 
 
 def _relative(target: Path, page: Path) -> str:
     return Path(os.path.relpath(target, page.parent)).as_posix()
+
+
+def offline_css(text: str, logo: str) -> str:
+    """CSS (a stylesheet or a page's inline styles) with no remote `url()`: GX's web assets (its
+    logos) become the local logo at the relative path `logo`, anything else `none` (logged)."""
+
+    def replace(match: re.Match[str]) -> str:
+        if "great-expectations-web-assets" in match["url"]:
+            return f"url('{logo}')"
+        log.warning("Data Docs: dropped style url %s (no local copy)", match["url"])
+        return "none"
+
+    return _CSS_REMOTE_URL.sub(replace, text)
 
 
 def offline_page(html: str, page: Path, site: Path) -> str:
@@ -116,6 +132,8 @@ def offline_page(html: str, page: Path, site: Path) -> str:
         return ""
 
     out = _REMOTE_TAG.sub(replace, html)
+    # GX inlines its stylesheet in every page: its dark-mode rules draw the logo from S3.
+    out = offline_css(out, _relative(site / GX_LOGO, page))
     # GX 1.24 links the favicon one folder too high on validation pages (a 404 per visit).
     out = _FAVICON.sub(f'href="{_relative(site / FAVICON, page)}"', out)
     if dropped_vega and "vegaEmbed(" in out:
@@ -139,8 +157,7 @@ def make_offline(site: Path) -> int:
     # GX's stylesheet draws its dark-mode logo from S3.
     for css in (site / "static" / "styles").glob("*.css"):
         text = css.read_text(encoding="utf-8")
-        local = _relative(site / GX_LOGO, css)
-        offline = _CSS_REMOTE_URL.sub(f"url('{local}')", text)
+        offline = offline_css(text, _relative(site / GX_LOGO, css))
         if offline != text:
             css.write_text(offline, encoding="utf-8")
     return changed

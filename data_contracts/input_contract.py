@@ -32,6 +32,7 @@ CLAIMS: tuple[ColumnSpec, ...] = (
     ColumnSpec("payer_id", "string", True),
     ColumnSpec("payer_name", "string", False),
     ColumnSpec("plan_type", "string", True, "one of PLAN_TYPES"),
+    ColumnSpec("billing_npi", "string", False, "10 digits, valid check digit (837P NM1*85)"),
     ColumnSpec("rendering_npi", "string", True, "10 digits, valid check digit"),
     ColumnSpec("rendering_provider_name", "string", False, "as on the claim (837P NM1*82)"),
     ColumnSpec("place_of_service", "string", True, "a CMS place-of-service code"),

@@ -16,8 +16,9 @@ Reasons (the documented set, also in README "Input contract"):
   negative amount or one above `MAX_AMOUNT_USD`, an unknown plan type).
 - `bad_code`: a code outside its code set (CPT/HCPCS format, modifier, POS, ICD-10-CM, an NPI
   that is not 10 digits, group code, CARC, RARC).
-- `bad_npi_check_digit`: a 10-digit rendering NPI whose check digit fails (Luhn over `80840` +
-  the first nine digits; placeholder NPIs such as `1234567890` in sample files).
+- `bad_npi_check_digit`: a 10-digit NPI (billing or rendering; the column names which) whose
+  check digit fails (Luhn over `80840` + the first nine digits; placeholder NPIs such as
+  `1234567890` in sample files).
 - `missing_plan_type`: no plan type: empty in the extract, no SBR09 in the 837P, and the payer is
   not in the practice's payer plan-type table (`ref_payer_plan_types`, docs/x12.md).
 - `icd9_code`: an ICD-9-CM diagnosis code on a service on or after 2015-10-01 (ICD-10 compliance
@@ -97,6 +98,9 @@ FREE_TEXT_MAX_LENGTH: dict[str, int] = {
 }
 # Control characters other than tab, LF and CR (NUL, escape, ...).
 CONTROL_CHARACTER_PATTERN = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]"
+
+# Every NPI a claim line carries is checked alike; the quarantine names the column that failed.
+NPI_COLUMNS = ("billing_npi", "rendering_npi")
 
 # Key columns that must be unique across all loaded files of a folder (first loaded wins).
 UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
@@ -221,19 +225,23 @@ def npi_valid_sql(column: str) -> str:
     )
 
 
-def npi_is_valid(npi: str) -> bool:
-    """The same NPI check in Python, for tests and the generator."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    payload = "80840" + npi[:9]
+def npi_check_digit(base9: str) -> int:
+    """Luhn check digit of the first nine NPI digits with the 80840 prefix (CMS NPI standard)."""
     total = 0
-    for index, char in enumerate(reversed(payload)):
+    for index, char in enumerate(reversed("80840" + base9)):
         digit = int(char)
         if index % 2 == 0:
             digit *= 2
             digit = digit - 9 if digit > 9 else digit
         total += digit
-    return (10 - total % 10) % 10 == int(npi[9])
+    return (10 - total % 10) % 10
+
+
+def npi_is_valid(npi: str) -> bool:
+    """The same NPI check in Python, for tests and the generator."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    return npi_check_digit(npi[:9]) == int(npi[9])
 
 
 def icd9_on_line_sql(column: str, service_date: str, before_compliance: bool) -> str:
@@ -291,10 +299,6 @@ def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
         "line_number": [RowRule("bad_value", name, _line_number_fails(folder, col))],
         "patient_sex": [RowRule("bad_value", name, f"{col} NOT IN {_sql_list(PATIENT_SEXES)}")],
         "plan_type": [RowRule("bad_value", name, f"{col} NOT IN {_sql_list(PLAN_TYPES)}")],
-        "rendering_npi": [
-            RowRule("bad_code", name, f"NOT regexp_full_match({col}, '[0-9]{{10}}')"),
-            RowRule("bad_npi_check_digit", name, f"NOT {npi_valid_sql(col)}"),
-        ],
         "place_of_service": [
             RowRule("bad_code", name, f"{col} NOT IN (SELECT pos_code FROM ref_pos)")
         ],
@@ -344,6 +348,11 @@ def _value_rules(folder: str, name: str, col: str) -> list[RowRule]:
         ],
         "note_type": [RowRule("bad_value", name, f"{col} NOT IN {_sql_list(NOTE_TYPES)}")],
     }
+    if name in NPI_COLUMNS:
+        return [
+            RowRule("bad_code", name, f"NOT regexp_full_match({col}, '[0-9]{{10}}')"),
+            RowRule("bad_npi_check_digit", name, f"NOT {npi_valid_sql(col)}"),
+        ]
     if name.startswith("modifier_"):
         return [RowRule("bad_code", name, f"{col} NOT IN {modifier_set}")]
     if name in IDENTIFIER_COLUMNS:

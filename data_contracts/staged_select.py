@@ -32,6 +32,7 @@ def typed_select(folder: str) -> tuple[list[str], list[str]]:
             ("payer_id", "r.payer_id"),
             ("payer_name", "r.payer_name"),
             ("plan_type", "r.plan_type"),
+            ("billing_npi", "r.billing_npi"),
             ("rendering_npi", "r.rendering_npi"),
             ("rendering_provider_name", "r.rendering_provider_name"),
             ("place_of_service", "r.place_of_service"),

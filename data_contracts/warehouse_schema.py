@@ -58,13 +58,18 @@ CREATE TABLE IF NOT EXISTS staged_claim_lines (
     extra_columns VARCHAR,
     source_file VARCHAR NOT NULL,
     source_row BIGINT NOT NULL,
-    rendering_provider_name VARCHAR
+    rendering_provider_name VARCHAR,
+    billing_npi VARCHAR
 )"""
 
 # Warehouses created before claims carried the provider's name get the column (NULL for old
 # rows); it sits last in both, so old and new warehouses have the same column order.
 STAGED_CLAIM_LINES_PROVIDER_NAME = (
     "ALTER TABLE staged_claim_lines ADD COLUMN IF NOT EXISTS rendering_provider_name VARCHAR"
+)
+# Likewise the billing NPI (checked like the rendering NPI since issue 21).
+STAGED_CLAIM_LINES_BILLING_NPI = (
+    "ALTER TABLE staged_claim_lines ADD COLUMN IF NOT EXISTS billing_npi VARCHAR"
 )
 
 STAGED_REMITS = """
@@ -299,6 +304,7 @@ HELD_CLAIM_ACKNOWLEDGEMENTS = (
 INGEST_DDL: tuple[str, ...] = (
     STAGED_CLAIM_LINES,
     STAGED_CLAIM_LINES_PROVIDER_NAME,
+    STAGED_CLAIM_LINES_BILLING_NPI,
     STAGED_REMITS,
     STAGED_REMITS_CHARGE,
     STAGED_REMIT_ADJUSTMENTS,

@@ -23,6 +23,14 @@ the table and the pages keep one definition.
   `denied` null). It is the complement of a first-pass acceptance rate, in the spirit of HFMA's
   clean claim rate (rcm-kpis.md, CL-1). Null when no acknowledgement was ever loaded: a practice
   that sends no 277CA files has an unknown rate, not a zero one.
+
+Remit-only KPIs (`remit_denial_kpis`, `carc_pareto`, `remit_match_share`) read
+`remit_line_outcomes` (every remit line read, whether or not its claim line loaded; each line's
+latest remit, `REMIT_LINES_SQL`) by ADJUDICATION month: a remit without its claim has no
+trustworthy service date. A remit line is denied by the label's rule over its own adjustments
+(data_contracts/label.py). They serve a practice whose claims did not load (public samples,
+a billing service that receives only 835s) and the Remittances page; the warehouse table
+`remit_denial_kpis` is written from the same function.
 """
 
 from __future__ import annotations
@@ -362,3 +370,116 @@ def front_end_rejection_rates(lines: pl.DataFrame) -> pl.DataFrame:
         .sort("service_month")
         .select(list(schema))
     )
+
+
+# Columns of each remit line the remit-only KPIs read (`remit_line_outcomes`, latest remits).
+REMIT_LINE_COLUMNS: tuple[str, ...] = (
+    "claim_id",
+    "line_number",
+    "cpt_code",
+    "adjudication_date",
+    "charge_amount",
+    "paid_amount",
+    "denied",
+    "denial_group_code",
+    "primary_denial_carc",
+    "denial_category",
+    "matched_claim_line",
+)
+REMIT_LINES_SQL = (
+    "SELECT claim_id, line_number, cpt_code, adjudication_date, "
+    "CAST(charge_amount AS DOUBLE) AS charge_amount, CAST(paid_amount AS DOUBLE) AS paid_amount, "
+    "denied, denial_group_code, primary_denial_carc, denial_category, matched_claim_line "
+    "FROM remit_line_outcomes WHERE latest"
+)
+# The remit KPI table's columns, in order (pipelines/defs/kpis/monthly.py writes them).
+REMIT_KPI_COLUMNS: tuple[str, ...] = (
+    "adjudication_month",
+    "remit_lines",
+    "denied_lines",
+    "denial_rate",
+    "lines_64520",
+    "denied_lines_64520",
+    "denial_rate_64520",
+    "denied_charge",
+    "lines_without_claim_line",
+)
+
+KPI_DEFINITIONS["Denial rate, remit lines"] = (
+    "remit lines (any procedure, or the procedures chosen) adjudicated in a month and denied ÷ "
+    "all remit lines adjudicated that month, each line's latest remit; read from the 835s alone, "
+    "whether or not the claim lines loaded",
+    "HFMA initial denial rate by adjudication month (house variant for remittances without claims)",
+)
+KPI_DEFINITIONS["Remit lines matched to a claim line"] = (
+    "remit lines whose claim line is loaded ÷ all remit lines; the rest are counted in the "
+    "remit-only KPIs but cannot reach the model",
+    "house definition",
+)
+
+
+def remit_denial_kpis(remits: pl.DataFrame) -> pl.DataFrame:
+    """Remit lines, denied lines and denial rates by adjudication month (`REMIT_KPI_COLUMNS`).
+
+    `remits` holds one row per remit line (`REMIT_LINES_SQL`); the 64520 columns count that
+    procedure alone; `denied_charge` sums the submitted charges (SVC02) of denied lines.
+    """
+    denied = pl.col("denied").cast(pl.Boolean)
+    is_64520 = pl.col("cpt_code") == TARGET_CPT
+    out = (
+        remits.with_columns(
+            pl.col("adjudication_date").dt.truncate("1mo").alias("adjudication_month")
+        )
+        .group_by("adjudication_month")
+        .agg(
+            pl.len().cast(pl.Int64).alias("remit_lines"),
+            denied.sum().cast(pl.Int64).alias("denied_lines"),
+            is_64520.sum().cast(pl.Int64).alias("lines_64520"),
+            (denied & is_64520).sum().cast(pl.Int64).alias("denied_lines_64520"),
+            pl.col("charge_amount").cast(pl.Float64).filter(denied).sum().alias("denied_charge"),
+            (~pl.col("matched_claim_line").cast(pl.Boolean))
+            .sum()
+            .cast(pl.Int64)
+            .alias("lines_without_claim_line"),
+        )
+        .with_columns(
+            (pl.col("denied_lines") / pl.col("remit_lines")).alias("denial_rate"),
+            pl.when(pl.col("lines_64520") > 0)
+            .then(pl.col("denied_lines_64520") / pl.col("lines_64520"))
+            .alias("denial_rate_64520"),
+        )
+    )
+    return out.select(REMIT_KPI_COLUMNS).sort("adjudication_month")
+
+
+def carc_pareto(remits: pl.DataFrame) -> pl.DataFrame:
+    """Denied remit lines by their primary denial reason (group code and CARC), most first.
+
+    Columns: reason (`CO-16`), group_code, carc, category (the CARC's denial category),
+    denied_lines, share (of all denied lines), cumulative_share.
+    """
+    denied = remits.filter(pl.col("denied").cast(pl.Boolean))
+    counts = (
+        denied.group_by(
+            pl.col("denial_group_code").alias("group_code"),
+            pl.col("primary_denial_carc").alias("carc"),
+        )
+        .agg(
+            pl.len().cast(pl.Int64).alias("denied_lines"),
+            pl.col("denial_category").drop_nulls().first().alias("category"),
+        )
+        .with_columns(pl.concat_str("group_code", pl.lit("-"), "carc").alias("reason"))
+        .sort(["denied_lines", "reason"], descending=[True, False])
+        .select("reason", "group_code", "carc", "category", "denied_lines")
+    )
+    total = max(denied.height, 1)
+    return counts.with_columns(
+        (pl.col("denied_lines") / total).alias("share"),
+        (pl.col("denied_lines").cum_sum() / total).alias("cumulative_share"),
+    )
+
+
+def remit_match_share(remits: pl.DataFrame) -> tuple[int, int]:
+    """(remit lines matched to a loaded claim line, all remit lines)."""
+    matched = int(remits["matched_claim_line"].cast(pl.Boolean).sum()) if remits.height else 0
+    return matched, remits.height

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from data_contracts.payer_plan_types import payer_plan_types_file
+
 
 def _env_path(name: str, default: str) -> Path:
     return Path(os.environ.get(name) or default)
@@ -69,9 +71,7 @@ class ProductSettings:
     def payer_plan_types(self) -> Path:
         """The practice's payer → plan type table (env DENIAL_RISK_PAYER_PLAN_TYPES, else
         `<landing>/reference/payer_plan_types.csv`; docs/x12.md "Plan type")."""
-        return _env_path(
-            "DENIAL_RISK_PAYER_PLAN_TYPES", str(self.landing / "reference" / "payer_plan_types.csv")
-        )
+        return payer_plan_types_file(self.landing)
 
     @property
     def phi_key_file(self) -> Path:

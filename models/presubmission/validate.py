@@ -16,13 +16,26 @@ import duckdb
 import polars as pl
 
 from data_contracts.input_contract import column_names
+from data_contracts.payer_plan_types import (
+    PAYER_PLAN_TYPES_TABLE,
+    configured_payer_plan_types,
+    plan_type_filled_sql,
+    read_payer_plan_types,
+)
 from data_contracts.privacy import PADS_TABLE, hmac_pads, patient_key_sql
 from data_contracts.row_rules import UNIQUE_KEYS, first_failure_sql, icd10_list_sql, normalized_sql
 from data_contracts.row_rules import rules as row_rules
 from data_contracts.staged_select import typed_select
 
-# Reference tables the claims and notes row rules read (codes sets of modifiers, POS, ICD-10-CM).
-RULE_REFERENCE_TABLES = ("ref_modifiers", "ref_pos", "ref_icd10cm", "ref_carc_rarc")
+# Reference tables the claims and notes row rules read (codes sets of modifiers, POS, ICD-10-CM)
+# and the practice's payer plan-type table ingestion loaded (it fills an empty plan type).
+RULE_REFERENCE_TABLES = (
+    "ref_modifiers",
+    "ref_pos",
+    "ref_icd10cm",
+    "ref_carc_rarc",
+    PAYER_PLAN_TYPES_TABLE,
+)
 REQUEST_FILE = "request"
 REJECTED_SCHEMA = {
     "claim_id": pl.String,
@@ -45,7 +58,15 @@ class CheckedRows:
 def prepare_rule_database(
     con: duckdb.DuckDBPyConnection, reference: dict[str, pl.DataFrame], phi_key: bytes
 ) -> None:
-    """Copy the rule reference tables and the HMAC pads into an in-memory database."""
+    """Copy the rule reference tables and the HMAC pads into an in-memory database.
+
+    The payer plan-type table is the warehouse's copy (what the last run read from
+    `<landing>/reference/payer_plan_types.csv`), or the file `DENIAL_RISK_PAYER_PLAN_TYPES`
+    names, read now with ingestion's reader.
+    """
+    configured = configured_payer_plan_types()
+    if configured is not None or PAYER_PLAN_TYPES_TABLE not in reference:
+        reference = {**reference, PAYER_PLAN_TYPES_TABLE: read_payer_plan_types(configured)[0]}
     for name, frame in reference.items():
         con.register("_ref_frame", frame.to_arrow())
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _ref_frame")
@@ -82,9 +103,17 @@ def default_submission_date(rows: pl.DataFrame, today: date) -> pl.DataFrame:
     )
 
 
+def _normalized(folder: str, name: str) -> str:
+    text = normalized_sql(name, f"raw.{name}")
+    if folder == "claims" and name == "plan_type":
+        # An empty plan type is filled from the payer table, as ingestion does.
+        return plan_type_filled_sql(text, normalized_sql("payer_id", "raw.payer_id"))
+    return text
+
+
 def _checked_sql(folder: str) -> str:
     selects = ["source_row"] + [
-        f"{normalized_sql(name, f'raw.{name}')} AS {name}" for name in column_names(folder)
+        f"{_normalized(folder, name)} AS {name}" for name in column_names(folder)
     ]
     return (
         f"SELECT r.*, {first_failure_sql(folder)} AS rule_index "

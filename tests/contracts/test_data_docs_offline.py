@@ -27,6 +27,9 @@ PAGE = """<html><head>
 <script src="https://example.org/tracker.js"></script>
 </head><body>
 <img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png?d=1&dataContextId=abc"/>
+<style>@media (prefers-color-scheme: dark) { .navbar-brand a {
+  background: url('https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/full_logo_dark.png') 0 0 no-repeat;
+} }</style>
 <a href="https://greatexpectations.io">GX</a>
 <script>vegaEmbed('#chart', {});</script>
 </body></html>"""
@@ -47,9 +50,17 @@ def test_page_is_rewritten_to_local_copies(tmp_path: Path) -> None:
     )
     # A crossorigin script is refused from a file:// page: the attribute goes with the CDN.
     assert '<script src="../../static/offline/js/bootstrap-4.3.1.min.js"></script>' in out
-    assert "tracker.js" not in out and "bootstrap-dark" not in out
+    assert "tracker.js" not in out
+    # The dark theme GX links (applied under prefers-color-scheme: dark) is shipped too.
+    assert (
+        '<link href="../../static/offline/css/bootstrap-prefers-dark-1.1.0.min.css" '
+        'rel="stylesheet" />' in out
+    )
     assert 'src="../../static/images/logo-long.png"' in out and "dataContextId" not in out
     assert 'href="../../static/images/favicon.ico"' in out
+    # The inline dark-mode logo comes from the site, not S3.
+    assert "url('../../static/images/logo-long.png') 0 0 no-repeat" in out
+    assert "amazonaws" not in out
     assert '<a href="https://greatexpectations.io">' in out  # a link to follow, not a load
     assert out.index(VEGA_STUB) < out.index("vegaEmbed('#chart'")
     # Idempotent: a page already offline is left as it is.

@@ -45,6 +45,7 @@ PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "work_queue": ("/work-queue", ("work-queue-by-reason",)),
+    "remittances": ("/remittances", ("remittances-by-month", "remittances-pareto")),
 }
 
 # Every graph has a rendered figure with a non-empty title (plotly titles are SVG text).

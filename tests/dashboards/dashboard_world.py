@@ -223,9 +223,33 @@ def build_warehouse(path: Path, n_lines: int = 600, with_oracle: bool = True) ->
         frame = pl.DataFrame(metrics, schema=["scorer", "metric", "value"], orient="row")
         con.register("oracle", frame.to_arrow())
         con.execute("create table oracle_evaluation as select * from oracle")
+    add_remit_line_outcomes(con)
     add_policy_drift_alert(con, lines)
     con.close()
     return path
+
+
+def add_remit_line_outcomes(con: duckdb.DuckDBPyConnection) -> None:
+    """Every adjudicated line's remit, plus one remit line in ten whose claim line never loaded."""
+    con.execute(
+        """
+        create table remit_line_outcomes as
+        select 'remits_2025.835' as source_file, row_number() over () as source_row,
+               o.claim_id, o.line_number, c.cpt_code, c.service_date, o.adjudication_date,
+               c.charge_amount, coalesce(o.allowed_amount, 0) as allowed_amount,
+               coalesce(o.paid_amount, 0) as paid_amount, o.status, o.denied,
+               o.primary_denial_carc, o.denial_group_code, o.denial_category,
+               true as matched_claim_line, true as latest
+        from line_outcomes o join staged_claim_lines c using (claim_id, line_number)
+        where o.status <> 'pending';
+        insert into remit_line_outcomes
+        select source_file, source_row + 100000, 'UNLOADED-' || claim_id, line_number, '99213',
+               service_date, adjudication_date, charge_amount, allowed_amount, paid_amount,
+               status, denied, primary_denial_carc, denial_group_code, denial_category,
+               false, true
+        from remit_line_outcomes where source_row % 10 = 0;
+        """
+    )
 
 
 def add_policy_drift_alert(con: duckdb.DuckDBPyConnection, lines: pl.DataFrame) -> None:

@@ -46,6 +46,7 @@ def test_data_docs_render_with_network_disabled(browser, warehouse: Path, tmp_pa
     page.goto(index.as_uri())
     # bootstrap-table (a local copy now) draws the results table from the page's data.
     page.wait_for_selector(RESULTS_TABLE)
+    light_background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     row = page.locator(RESULTS_TABLE).first
     assert "risk_scores" in row.text_content()
     # Font Awesome's solid font is loaded from the shipped copy: the status icons show.
@@ -63,3 +64,18 @@ def test_data_docs_render_with_network_disabled(browser, warehouse: Path, tmp_pa
     assert errors == []
     assert requests and all(u.startswith("file://") or u.startswith("data:") for u in requests)
     context.close()
+
+    # A reader whose system prefers dark gets the dark theme offline too (bootstrap-dark's
+    # body colour #191d21), not the light page.
+    dark = browser.new_context(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
+    dark.set_offline(True)
+    dark_page = dark.new_page()
+    dark_failed: list[str] = []
+    dark_page.on("requestfailed", lambda r: dark_failed.append(r.url))
+    dark_page.goto(index.as_uri())
+    dark_page.wait_for_selector(RESULTS_TABLE)
+    dark_background = dark_page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert dark_background == "rgb(25, 29, 33)"
+    assert light_background != dark_background
+    assert dark_failed == []
+    dark.close()

@@ -288,3 +288,35 @@ def test_denials_page_tile_reads_the_front_end_rate_from_the_snapshot(tmp_path: 
     tiles = {t["label"]: t["value"] for t in denials.kpi_tiles(lines)}
     assert tiles["Initial denial rate, lines (Mar 2024)"] == "50.0%"
     assert tiles["Front-end rejection rate, lines (Mar 2024)"] == "50.0%"
+
+
+def test_a_utf16_277ca_loads_like_the_utf8_one(tmp_path: Path) -> None:
+    """Sniffed, decoded and loaded through the ledger: the same rows as the UTF-8 file."""
+    loaded = {}
+    for name, data in (
+        ("utf8", FIXTURE.read_bytes()),
+        ("utf16", FIXTURE.read_text().encode("utf-16")),
+    ):
+        settings = settings_for(tmp_path / name)
+        _claims(settings)
+        folder = settings.landing / "acknowledgements"
+        folder.mkdir(parents=True)
+        # No .277 suffix: the content alone says it is X12.
+        (folder / "clearinghouse_export.txt").write_bytes(data)
+        _run(settings)
+        loaded[name] = (
+            query(
+                settings,
+                "SELECT claim_id, level, line_number, status_category, status_code, outcome "
+                "FROM claim_acknowledgements ORDER BY ALL",
+            ),
+            query(
+                settings,
+                "SELECT status, rows_read, rows_loaded FROM ingest_ledger "
+                "WHERE folder = 'acknowledgements'",
+            ),
+            query(settings, "SELECT claim_id, status FROM line_outcomes ORDER BY ALL"),
+        )
+    assert loaded["utf16"] == loaded["utf8"]
+    assert len(loaded["utf8"][0]) == 4  # CLM-9 has no loaded claim: held, not loaded
+    assert loaded["utf8"][1][0][0] == "loaded"

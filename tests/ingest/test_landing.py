@@ -101,6 +101,64 @@ def test_each_planted_defect_is_quarantined_with_its_reason_and_column(tmp_path:
     ) == [(20, 2, 18, "loaded")]
 
 
+def test_every_npi_on_the_line_is_checked_and_the_failing_one_named(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    rows = [
+        claim_row(claim_id="OK-BOTH", billing_npi="1457329989"),
+        claim_row(claim_id="OK-NO-BILLING", billing_npi=""),
+        claim_row(claim_id="BAD-BILLING", billing_npi="1234567890"),
+        claim_row(claim_id="SHORT-BILLING", billing_npi="123456789"),
+        claim_row(claim_id="BAD-RENDERING", billing_npi="1457329989", rendering_npi="1457329981"),
+    ]
+    write_csv(settings.landing / "claims" / "npis.csv", rows, CLAIM_COLUMNS)
+    run_all(settings)
+    quarantined = query(
+        settings,
+        "SELECT json_extract_string(raw_record, '$.claim_id'), reason, column_name, "
+        "json_extract_string(raw_record, '$.' || column_name) FROM quarantined_rows ORDER BY 1",
+    )
+    assert quarantined == [
+        ("BAD-BILLING", "bad_npi_check_digit", "billing_npi", "1234567890"),
+        ("BAD-RENDERING", "bad_npi_check_digit", "rendering_npi", "1457329981"),
+        ("SHORT-BILLING", "bad_code", "billing_npi", "123456789"),
+    ]
+    assert query(
+        settings, "SELECT claim_id, billing_npi FROM staged_claim_lines ORDER BY claim_id"
+    ) == [("OK-BOTH", "1457329989"), ("OK-NO-BILLING", None)]
+
+
+def test_a_file_with_no_rows_is_rejected_not_loaded(tmp_path: Path) -> None:
+    import polars as pl
+
+    settings = settings_for(tmp_path)
+    claims = settings.landing / "claims"
+    write_csv(claims / "a_good.csv", [claim_row()], CLAIM_COLUMNS)
+    write_csv(claims / "b_good.csv", [claim_row(claim_id="CLM-2")], CLAIM_COLUMNS)
+    # Header only, between two files that would be staged in one run with it.
+    write_csv(claims / "ab_header_only.csv", [], CLAIM_COLUMNS)
+    pl.DataFrame({c: pl.Series([], dtype=pl.String) for c in CLAIM_COLUMNS}).write_parquet(
+        claims / "c_no_rows.parquet"
+    )
+    run_all(settings)
+    ledger = {
+        path: (status, read, message)
+        for path, status, read, message in query(
+            settings, "SELECT path, status, rows_read, message FROM ingest_ledger"
+        )
+    }
+    no_rows = "no rows: the file holds a header (or a schema) only"
+    assert ledger == {
+        "claims/a_good.csv": ("loaded", 1, None),
+        "claims/ab_header_only.csv": ("rejected", 0, no_rows),
+        "claims/b_good.csv": ("loaded", 1, None),
+        "claims/c_no_rows.parquet": ("rejected", 0, no_rows),
+    }
+    assert query(settings, "SELECT source_file, reason FROM quarantined_rows ORDER BY 1") == [
+        ("claims/ab_header_only.csv", "rejected_file"),
+        ("claims/c_no_rows.parquet", "rejected_file"),
+    ]
+
+
 def test_values_are_typed_and_normalised(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     write_csv(

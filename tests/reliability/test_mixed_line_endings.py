@@ -45,9 +45,9 @@ def _notes_lines() -> list[str]:
     return rows
 
 
-def _claims_lines() -> list[str]:
+def _claims_lines(prefix: str = "MIX", count: int = 5) -> list[str]:
     names = column_names("claims")
-    rows = [claim_line(f"MIX-{i}", "1") for i in range(5)]
+    rows = [claim_line(f"{prefix}-{i}", "1") for i in range(count)]
     return [",".join(names)] + [",".join(r[n] for n in names) for r in rows]
 
 
@@ -56,8 +56,9 @@ def test_a_csv_mixing_lf_and_crlf_loads_every_row(tmp_path: Path, endings) -> No
     landing = tmp_path / "landing"
     _write(landing / "notes" / "mixed.csv", _notes_lines(), endings)
     _write(landing / "claims" / "mixed_a.csv", _claims_lines(), endings)
-    # A second file with the same header: the one-statement run of files takes it too.
-    _write(landing / "claims" / "mixed_b.csv", _claims_lines()[:1], endings)
+    # A second file with the same header: the one-statement run of files takes it too (with
+    # rows of its own: a header-only file is rejected as holding no rows).
+    _write(landing / "claims" / "mixed_b.csv", _claims_lines("MIXB", 2), endings)
     assert mixed_line_endings(landing / "notes" / "mixed.csv")
     data = tmp_path / "data"
     data.mkdir()
@@ -75,7 +76,7 @@ def test_a_csv_mixing_lf_and_crlf_loads_every_row(tmp_path: Path, endings) -> No
         "notes/mixed.csv": "loaded",
     }
     assert (by_path["notes/mixed.csv"].rows_read, by_path["notes/mixed.csv"].rows_loaded) == (4, 4)
-    assert (by_path["claims/mixed_a.csv"].rows_read, claims, quarantined) == (5, 5, 0)
+    assert (by_path["claims/mixed_a.csv"].rows_read, claims, quarantined) == (5, 7, 0)
     # Values intact; a line break inside a quoted field reads as LF whichever way it was written.
     assert [n[1] for n in notes] == ["N-0", "N-1", "N-2", "N-3"]
     assert [n[0] for n in notes] == [1, 2, 3, 4]

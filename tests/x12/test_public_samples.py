@@ -51,11 +51,13 @@ X12_REASONS = {
 
 # Per file: rows read and the quarantine reasons (reason, column) → rows. Measured once and
 # checked by hand against the files (docs/x12.md "Public samples").
-NPI = ("bad_npi_check_digit", "rendering_npi")
+# Billing (NM1*85) and rendering (NM1*82) NPIs are both checked; the billing one comes first.
+NPI = ("bad_npi_check_digit", "billing_npi")
+RENDERING_NPI = ("bad_npi_check_digit", "rendering_npi")
 ICD9 = ("icd9_history", "diagnosis_codes")
 NO_DOB = ("missing_required", "patient_birth_date")
 EXPECTED_CLAIMS: dict[str, tuple[int, dict[tuple[str, str | None], int]]] = {
-    "imsweb__x12_complex.txt": (10, {("bad_code", "rendering_npi"): 6, NO_DOB: 4}),
+    "imsweb__x12_complex.txt": (10, {NPI: 6, NO_DOB: 4}),
     "imsweb__x12_many_claims.txt": (820, {NO_DOB: 820}),
     "imsweb__x12_multiple_st.txt": (4, {NO_DOB: 4}),
     "imsweb__x12_valid.txt": (2, {NO_DOB: 2}),
@@ -71,8 +73,11 @@ EXPECTED_CLAIMS: dict[str, tuple[int, dict[tuple[str, str | None], int]]] = {
     "lfh__demo.drug.example10.2.837": (6, {ICD9: 6}),
     "lfh__demo.drug.example10.3.837": (6, {ICD9: 6}),
     "lfh__demo.example1.837": (4, {ICD9: 4}),
-    "lfh__demo.example11.837": (2, {ICD9: 2}),
-    "lfh__demo.example12.837": (1, {NPI: 1}),
+    # A valid rendering NPI under a placeholder billing NPI: before both were checked, the
+    # lines reached the ICD-9 rule.
+    "lfh__demo.example11.837": (2, {NPI: 2}),
+    # A placeholder rendering NPI under a valid billing NPI.
+    "lfh__demo.example12.837": (1, {RENDERING_NPI: 1}),
     "lfh__demo.example2.837": (4, {NPI: 4}),
     "lfh__demo.example7.837": (2, {NPI: 2}),
     "lfh__demo.example8.837": (1, {ICD9: 1}),
@@ -302,7 +307,7 @@ def test_plan_type_icd9_encodings_and_empty_files(tmp_path: Path) -> None:
     # Plan type from the payer table; each line's codes as its SV107 pointer names them.
     assert loaded == [("D1", "commercial", ["G90522"])] * 2 + [("D1", "commercial", ["E119"])] * 2
     assert ledger["claims/e_utf16.txt"][:4] == ("loaded", 4, 0, 4)
-    assert reasons[("claims/e_utf16.txt", "bad_npi_check_digit", "rendering_npi")] == 4
+    assert reasons[("claims/e_utf16.txt", "bad_npi_check_digit", "billing_npi")] == 4
     status, _, rows_loaded, _, message = ledger["claims/f_not_x12.837"]
     assert (status, rows_loaded) == ("rejected", 0)
     assert message.startswith("no X12 interchange")

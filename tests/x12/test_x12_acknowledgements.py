@@ -68,6 +68,25 @@ def test_utf8_bom_and_crlf_give_the_same_rows(tmp_path: Path) -> None:
     assert _rows(bom) == _rows(FIXTURE)
 
 
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        pytest.param(lambda t: t.encode("utf-16"), id="utf16-bom-native"),
+        pytest.param(lambda t: b"\xff\xfe" + t.encode("utf-16-le"), id="utf16-le-bom"),
+        pytest.param(lambda t: b"\xfe\xff" + t.encode("utf-16-be"), id="utf16-be-bom"),
+        pytest.param(lambda t: t.encode("utf-16-le"), id="utf16-le-no-bom"),
+    ],
+)
+def test_utf16_gives_the_same_rows(tmp_path: Path, encoded) -> None:
+    # Windows "Unicode" text: the same decoding function as the 837P and 835 readers.
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(encoded(FIXTURE.read_text().replace("\n", "\r\n")))
+    batch = read_x12_acknowledgements(path)
+    assert batch.acknowledgements.height == 5
+    assert _rows(path) == _rows(FIXTURE)
+    assert batch.rejected.to_dicts() == read_x12_acknowledgements(FIXTURE).rejected.to_dicts()
+
+
 def test_a_file_cut_inside_a_claim_drops_that_claim(tmp_path: Path) -> None:
     text = FIXTURE.read_text()
     cut = tmp_path / "cut.277"

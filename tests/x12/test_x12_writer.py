@@ -16,13 +16,13 @@ from pipelines.sources.x12 import read_x12_claims, read_x12_remits
 from pipelines.sources.x12.segments import money, quantity
 from pipelines.sources.x12.writer import write_x12_landing
 
-CLAIMS_CSV = """claim_id,line_number,encounter_id,patient_id,patient_birth_date,patient_sex,payer_id,payer_name,plan_type,rendering_npi,rendering_provider_name,place_of_service,service_date,submission_date,cpt_code,modifier_1,modifier_2,modifier_3,modifier_4,units,charge_amount,diagnosis_codes,prior_auth_number
-C1,1,E1,P1,1960-02-03,F,MCR01,Medicare Part B,medicare,1234567893,"SMITH, ANNA",11,2024-03-01,2024-03-04,64520,50,,,,1,850.00,G90.522;M79.604,
-C1,2,E1,P1,1960-02-03,F,MCR01,Medicare Part B,medicare,1234567893,"SMITH, ANNA",11,2024-03-01,2024-03-04,77002,26,,,,1,120,G90.522,
-C2,1,E2,P2,1975-12-31,M,AET01,Aetna,commercial,1234567893,"LINDQVIST, MAYA",22,2024-03-02,2024-03-05,64520,RT,59,,,1,800.00,G90.521,PA123
-C2,2,E2,P2,1975-12-31,M,AET01,Aetna,commercial,1457329980,,24,2024-03-02,2024-03-05,64520,,LT,,,1.5,800.00,G90.521;G56.41;M54.16,PA124
-C3,1,,P3,1950-07-14,U,HUM01,Humana Gold,medicare_advantage,1457329980,"OKAFOR, BEN J",11,2024-03-09,2024-03-11,99213,25,,,,1,150.00,M54.16,
-C4,1,E4,P4,1982-01-01,F,WC001,State Fund,workers_comp,1234567893,,11,2024-03-09,2024-03-11,64520,,,,,2,700.00,G90.50,
+CLAIMS_CSV = """claim_id,line_number,encounter_id,patient_id,patient_birth_date,patient_sex,payer_id,payer_name,plan_type,billing_npi,rendering_npi,rendering_provider_name,place_of_service,service_date,submission_date,cpt_code,modifier_1,modifier_2,modifier_3,modifier_4,units,charge_amount,diagnosis_codes,prior_auth_number
+C1,1,E1,P1,1960-02-03,F,MCR01,Medicare Part B,medicare,1234567893,1234567893,"SMITH, ANNA",11,2024-03-01,2024-03-04,64520,50,,,,1,850.00,G90.522;M79.604,
+C1,2,E1,P1,1960-02-03,F,MCR01,Medicare Part B,medicare,1234567893,1234567893,"SMITH, ANNA",11,2024-03-01,2024-03-04,77002,26,,,,1,120,G90.522,
+C2,1,E2,P2,1975-12-31,M,AET01,Aetna,commercial,1234567893,1234567893,"LINDQVIST, MAYA",22,2024-03-02,2024-03-05,64520,RT,59,,,1,800.00,G90.521,PA123
+C2,2,E2,P2,1975-12-31,M,AET01,Aetna,commercial,1234567893,1457329980,,24,2024-03-02,2024-03-05,64520,,LT,,,1.5,800.00,G90.521;G56.41;M54.16,PA124
+C3,1,,P3,1950-07-14,U,HUM01,Humana Gold,medicare_advantage,1457329980,1457329980,"OKAFOR, BEN J",11,2024-03-09,2024-03-11,99213,25,,,,1,150.00,M54.16,
+C4,1,E4,P4,1982-01-01,F,WC001,State Fund,workers_comp,1234567893,1234567893,,11,2024-03-09,2024-03-11,64520,,,,,2,700.00,G90.50,
 """
 REMITS_CSV = """claim_id,line_number,adjudication_date,allowed_amount,paid_amount
 C1,1,2024-04-01,345.53,0.00

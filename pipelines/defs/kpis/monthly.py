@@ -6,13 +6,21 @@ this module only reads the month's lines and replaces the month's rows.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
+import polars as pl
 
-from data_contracts.input_contract import TARGET_CPT
 from data_contracts.warehouse_schema import CLAIM_ACKNOWLEDGEMENTS
-from models.kpis import ALL_PAYERS, KPI_TABLE_COLUMNS, kpi_lines_sql, service_month_kpis
+from models.kpis import (
+    ALL_PAYERS,
+    KPI_TABLE_COLUMNS,
+    REMIT_LINES_SQL,
+    carc_pareto,
+    kpi_lines_sql,
+    remit_denial_kpis,
+    service_month_kpis,
+)
 
 KPI_TABLE = "monthly_denial_kpis"
 
@@ -113,47 +121,28 @@ CREATE OR REPLACE TABLE {REMIT_KPI_TABLE} (
 )
 """
 
-# Remit-only KPIs (issue 21): the denial rate and CARC Pareto of `remit_line_outcomes`, which
-# holds every remit line whether or not its claim line loaded, by ADJUDICATION month (a remit
-# without its claim has no trustworthy service date). Each line's latest remit counts; a line is
-# denied by the label's rule over its own adjustments (data_contracts/label.py). Kept in this one
-# function so the KPI definitions can move to models/ together.
-_REMIT_KPI_SELECT = f"""
-SELECT date_trunc('month', adjudication_date)::DATE AS adjudication_month,
-       count(*) AS remit_lines,
-       count(*) FILTER (WHERE denied) AS denied_lines,
-       count(*) FILTER (WHERE denied) / count(*) AS denial_rate,
-       count(*) FILTER (WHERE cpt_code = '{TARGET_CPT}') AS lines_64520,
-       count(*) FILTER (WHERE denied AND cpt_code = '{TARGET_CPT}') AS denied_lines_64520,
-       (count(*) FILTER (WHERE denied AND cpt_code = '{TARGET_CPT}'))
-           / nullif(count(*) FILTER (WHERE cpt_code = '{TARGET_CPT}'), 0) AS denial_rate_64520,
-       coalesce(sum(charge_amount) FILTER (WHERE denied), 0) AS denied_charge,
-       count(*) FILTER (WHERE NOT matched_claim_line) AS lines_without_claim_line,
-       now()::TIMESTAMP AS computed_at
-FROM remit_line_outcomes WHERE latest
-GROUP BY 1
-"""
-
 
 def write_remit_denial_kpis(conn: duckdb.DuckDBPyConnection) -> dict[str, object]:
-    """Rebuild the remit-only KPI table and return its totals and CARC Pareto (top 5)."""
+    """Rebuild the remit-only KPI table (`models.kpis.remit_denial_kpis`, the definition the
+    Remittances page uses) and return its totals and CARC Pareto (top 5)."""
+    remits = conn.sql(REMIT_LINES_SQL).pl()
+    table = remit_denial_kpis(remits).with_columns(computed_at=pl.lit(datetime.now()))
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(_CREATE_REMIT)
-        conn.execute(f"INSERT INTO {REMIT_KPI_TABLE} {_REMIT_KPI_SELECT}")
+        conn.register("_remit_kpis", table.to_arrow())
+        conn.execute(f"INSERT INTO {REMIT_KPI_TABLE} SELECT * FROM _remit_kpis")
+        conn.unregister("_remit_kpis")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    lines, denied, lines_64520, denied_64520, without, months = conn.execute(
-        f"SELECT coalesce(sum(remit_lines), 0), coalesce(sum(denied_lines), 0), "
-        f"coalesce(sum(lines_64520), 0), coalesce(sum(denied_lines_64520), 0), "
-        f"coalesce(sum(lines_without_claim_line), 0), count(*) FROM {REMIT_KPI_TABLE}"
-    ).fetchall()[0]
-    pareto = conn.execute(
-        "SELECT denial_group_code || '-' || primary_denial_carc AS carc, count(*) AS n "
-        "FROM remit_line_outcomes WHERE latest AND denied GROUP BY 1 ORDER BY n DESC, carc LIMIT 5"
-    ).fetchall()
+    lines, denied = int(table["remit_lines"].sum()), int(table["denied_lines"].sum())
+    lines_64520 = int(table["lines_64520"].sum())
+    denied_64520 = int(table["denied_lines_64520"].sum())
+    without = int(table["lines_without_claim_line"].sum())
+    months = table.height
+    pareto = carc_pareto(remits).head(5).select("reason", "denied_lines").rows()
     return {
         "months": int(months),
         "remit_lines": int(lines),

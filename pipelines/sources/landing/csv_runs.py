@@ -201,8 +201,9 @@ def stage_csv_direct(
 
 
 def run_header(due: Due) -> tuple[str, ...] | None:
-    """The header of a due CSV file that may join a run, else None (then it loads alone)."""
-    if due.scan.lines_after_header is None or detect_format(due.file) != "csv":
+    """The header of a due CSV file that may join a run, else None (then it loads alone; a
+    header-only file is then rejected as holding no rows)."""
+    if not due.scan.lines_after_header or detect_format(due.file) != "csv":
         return None
     try:
         return tuple(csv_header(due.file))

@@ -15,13 +15,20 @@ import duckdb
 import polars as pl
 
 from data_contracts import codes
-from data_contracts.input_contract import PLAN_TYPES
+from data_contracts.payer_plan_types import PAYER_PLAN_TYPES_TABLE, read_payer_plan_types
 
 logger = logging.getLogger(__name__)
 
-# The practice's payer → plan type table (docs/x12.md "Plan type"): fills `plan_type` of claim
-# lines that carry none (an 837P without SBR09, an extract with the column empty).
-PAYER_PLAN_TYPES_TABLE = "ref_payer_plan_types"
+# The practice's payer → plan type table (docs/x12.md "Plan type") fills `plan_type` of claim
+# lines that carry none; its reader is shared with the pre-submission check.
+__all__ = [
+    "PAYER_PLAN_TYPES_TABLE",
+    "REFERENCE_TABLES",
+    "ReferenceSummary",
+    "load_reference_tables",
+    "read_payer_plan_types",
+    "reference_tables_present",
+]
 
 
 @dataclass(frozen=True)
@@ -102,43 +109,6 @@ class ReferenceSummary:
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
-
-
-def read_payer_plan_types(path: Path | None) -> tuple[pl.DataFrame, list[str]]:
-    """`payer_id, plan_type` rows of the practice's table, and what was wrong with the others.
-
-    CSV with a header naming `payer_id` and `plan_type` (other columns, e.g. payer_name, are
-    ignored); plan types as in the input contract, any case. A row with an empty payer, an
-    unknown plan type or a payer already listed (the first row wins) is skipped and named.
-    """
-    empty = pl.DataFrame(schema={"payer_id": pl.String, "plan_type": pl.String})
-    if path is None or not path.is_file():
-        return empty, []
-    frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-    columns = {c.strip().lower(): c for c in frame.columns}
-    missing = [c for c in ("payer_id", "plan_type") if c not in columns]
-    if missing:
-        return empty, [f"{path.name}: missing column(s) {', '.join(missing)}; table not used"]
-    rows = frame.select(
-        pl.col(columns["payer_id"]).str.strip_chars().alias("payer_id"),
-        pl.col(columns["plan_type"]).str.strip_chars().str.to_lowercase().alias("plan_type"),
-    ).with_row_index("row", offset=2)
-    problems = []
-    kept: dict[str, str] = {}
-    for row, payer, plan in rows.iter_rows():
-        if not payer:
-            problems.append(f"{path.name} line {row}: empty payer_id")
-        elif plan not in PLAN_TYPES:
-            problems.append(f"{path.name} line {row}: unknown plan_type {plan!r} for {payer}")
-        elif payer in kept:
-            problems.append(f"{path.name} line {row}: {payer} listed again (first row kept)")
-        else:
-            kept[payer] = plan
-    frame = pl.DataFrame(
-        {"payer_id": list(kept), "plan_type": list(kept.values())},
-        schema={"payer_id": pl.String, "plan_type": pl.String},
-    )
-    return frame, problems
 
 
 def load_reference_tables(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from data_contracts.input_contract import column_names, required_columns
+from data_contracts.payer_plan_types import PAYER_PLAN_TYPES_TABLE, plan_type_filled_sql
 from data_contracts.row_rules import (
     UNIQUE_KEYS,
     first_failure_sql,
@@ -23,7 +24,6 @@ from data_contracts.row_rules import (
 from data_contracts.staged_select import CARRIED_COLUMNS, typed_select
 from data_contracts.warehouse_schema import STAGED_TABLE
 from pipelines.sources.landing.readers import FileRejected, ReadPart
-from pipelines.sources.landing.reference import PAYER_PLAN_TYPES_TABLE
 from pipelines.sources.privacy import patient_key_sql
 
 # Folders whose records hold patient identifiers: their raw text is redacted before it is kept.
@@ -178,10 +178,7 @@ def check_part(
             payer = normalized_sql(
                 "payer_id", "_src." + sql_ident(by_lower["payer_id"]), spaces_only
             )
-            expr = (
-                f"coalesce({expr}, (SELECT max(p.plan_type) FROM {PAYER_PLAN_TYPES_TABLE} p "
-                f"WHERE p.payer_id = {payer}))"
-            )
+            expr = plan_type_filled_sql(expr, payer)
         selects.append(f"{expr} AS {name}")
     extra_json = (
         "CAST(json_object("

@@ -164,22 +164,14 @@ def _load_file(
             if fmt == "x12" and file.folder == "remits":
                 staged.append(_stage_reversals(con, file_literal))
     except FileRejected as rejection:
-        clear_pending_file(con, file_literal)
-        # The whole file is set aside: its records count as read and quarantined.
-        rows = _records_in_rejected_file(con, file, fmt, scan.lines_after_header)
-        # One file-level entry: quarantined_rows shows the file beside the rows of other files.
-        con.execute(
-            f"INSERT INTO {pending_table('quarantined_rows')} VALUES "
-            f"({file_literal}, {sql_literal(file.folder)}, NULL, 'rejected_file', NULL, "
-            f"{sql_literal(str(rejection))}, {now_literal})"
-        )
-        outcome = FileOutcome(
-            file.relative_path, file.folder, "rejected", rows, 0, rows, message=str(rejection)
-        )
-        return record(con, batch, file, sha, first_seen, now, outcome)
+        return _reject_file(con, due, batch, fmt, str(rejection))
 
     rows_read = sum(part.loaded + part.quarantined for part in staged)
     rows_read += count_rows(con, f"SELECT count(*) FROM {UNREADABLE}")
+    if rows_read == 0:
+        # A header and nothing else (or a Parquet file of no row) is not a load: an export that
+        # failed half-way looks like this (issue 21).
+        return _reject_file(con, due, batch, fmt, NO_ROWS)
     # X12 raw text was redacted segment by segment by the reader (`x12.redact_x12_text`).
     redact = file.folder in PHI_FOLDERS and fmt != "x12"
     unreadable = count_rows(
@@ -212,6 +204,30 @@ def _load_file(
         columns_message(extras, dropped),
     )
     return record(con, batch, file, sha, first_seen, now, outcome)
+
+
+NO_ROWS = "no rows: the file holds a header (or a schema) only"
+
+
+def _reject_file(
+    con: duckdb.DuckDBPyConnection, due: Due, batch: Batch, fmt: str, message: str
+) -> FileOutcome:
+    """Set a whole file aside as `rejected`: its records count as read and quarantined."""
+    file = due.file
+    file_literal = sql_literal(file.relative_path)
+    now_literal = f"TIMESTAMPTZ {sql_literal(due.now.isoformat())}"
+    clear_pending_file(con, file_literal)
+    rows = _records_in_rejected_file(con, file, fmt, due.scan.lines_after_header)
+    # One file-level entry: quarantined_rows shows the file beside the rows of other files.
+    con.execute(
+        f"INSERT INTO {pending_table('quarantined_rows')} VALUES "
+        f"({file_literal}, {sql_literal(file.folder)}, NULL, 'rejected_file', NULL, "
+        f"{sql_literal(message)}, {now_literal})"
+    )
+    outcome = FileOutcome(
+        file.relative_path, file.folder, "rejected", rows, 0, rows, message=message
+    )
+    return record(con, batch, file, due.scan.sha256, due.first_seen, due.now, outcome)
 
 
 def _records_in_rejected_file(

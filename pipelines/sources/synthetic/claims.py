@@ -638,6 +638,8 @@ class ChunkSimulator:
             c["payer_id"].append(payer.payer_id)
             c["payer_name"].append(payer.payer_name)
             c["plan_type"].append(payer.plan_type)
+            # Each provider bills under its own NPI (no group NPI in the synthetic practice).
+            c["billing_npi"].append(npi)
             c["rendering_npi"].append(npi)
             # Therapy, imaging and lab claims of other practices carry their NPI only.
             c["rendering_provider_name"].append(prov.name if npi == prov.npi else None)

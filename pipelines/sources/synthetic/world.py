@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from data_contracts import codes
+from data_contracts.row_rules import npi_check_digit
 
 WORLD_START = date(2024, 9, 1)
 # The extract is cut the day before the project's "today" (2026-11-26).
@@ -469,19 +470,6 @@ def checked_indications() -> tuple[Indication, ...]:
         if codes.normalize_icd10(code) not in valid:
             raise ValueError(f"ICD-10-CM code {code} is not in the shipped release")
     return INDICATIONS
-
-
-def npi_check_digit(base9: str) -> int:
-    """Luhn check digit of a 9-digit NPI base with the 80840 card-issuer prefix."""
-    digits = [int(c) for c in "80840" + base9]
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10
 
 
 def make_npi(base9: int) -> str:

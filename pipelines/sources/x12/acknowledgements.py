@@ -223,7 +223,8 @@ def _read_segments(stream: SegmentStream, collector: _Collector) -> int:
 
 
 def read_x12_acknowledgements(path: Path) -> X12AcknowledgementBatch:
-    """Read one 277CA file (UTF-8, with or without BOM) into STC rows plus rejected segments."""
+    """Read one 277CA file (UTF-8 with or without BOM, UTF-16 LE or BE: `segments.read_text`, as
+    the 837P and 835 readers) into STC rows plus rejected segments."""
     stream = split_segments(read_text(path))
     collector = _Collector()
     transactions = _read_segments(stream, collector)

@@ -5,6 +5,7 @@ Choices (documented for users in docs/x12.md "## X12"):
 - patient_id: NM1*IL NM109 when the subscriber is the patient; for a dependent (HL 23) NM1*QC
   NM109 when sent (4010 style), else "<subscriber id>:<patient DMG02>" so family members differ.
 - plan_type: SBR09 of the 2000B subscriber loop through `PLAN_TYPE_BY_FILING_INDICATOR`.
+- billing_npi: NM1*85 (2010AA); checked like the rendering NPI, and named when it fails.
 - rendering_npi: line NM1*82 (2420A), else claim NM1*82 (2310B), else billing NM1*85 (2010AA).
 - rendering_provider_name: the name on the same NM1*82 ("LAST, FIRST MIDDLE SUFFIX" for a
   person, NM103 for an organisation); empty when the NPI came from the billing provider.
@@ -48,6 +49,7 @@ CLAIM_COLUMNS = (
     "payer_id",
     "payer_name",
     "plan_type",
+    "billing_npi",
     "rendering_npi",
     "rendering_provider_name",
     "place_of_service",
@@ -240,6 +242,7 @@ class _ClaimReader:
                 "plan_type": plan_type_for(
                     self.subscriber.filing_indicator, self.subscriber.payer_name
                 ),
+                "billing_npi": self.billing_npi,
                 "rendering_npi": line.rendering_npi or claim.rendering_npi or self.billing_npi,
                 "rendering_provider_name": (
                     line.rendering_provider_name

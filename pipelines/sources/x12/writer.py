@@ -193,7 +193,7 @@ def _claim_transactions(claims: pl.DataFrame) -> list[list[str]]:
                     "",
                     "",
                     "XX",
-                    first.get("rendering_npi"),
+                    first.get("billing_npi") or first.get("rendering_npi"),
                 ),
                 _segment("N3", "1 MAIN ST"),
                 _segment("N4", "ANYTOWN", "NY", "10001"),
