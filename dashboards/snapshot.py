@@ -358,6 +358,22 @@ def publish_snapshot(
     return target
 
 
+def snapshot_for_serving(snapshot_path: str | Path, warehouse_path: str | Path) -> Path | None:
+    """The snapshot the dashboards serve, published from the warehouse when no run published one.
+
+    A run whose claims all fail their contract stops before it publishes, yet its remits are
+    loaded (the Remittances page): the dashboards then publish the warehouse as it stands, read
+    only. Returns None when neither file exists; a warehouse held by a running writer raises
+    duckdb's IOException, so the caller can say so.
+    """
+    snapshot = Path(snapshot_path)
+    if snapshot.exists():
+        return snapshot
+    if not Path(warehouse_path).exists():
+        return None
+    return publish_snapshot(warehouse_path, snapshot)
+
+
 def _build_tables(
     con: duckdb.DuckDBPyConnection, src: str, dst: str, tables: dict[str, list[str]]
 ) -> list[str]:

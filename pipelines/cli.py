@@ -461,10 +461,30 @@ def dashboard(
     port: Annotated[int, typer.Option(help="Port")] = 8050,
 ) -> None:
     """Serve the analysts' dashboards from the snapshot the last run published."""
-    from dashboards.app import run as run_dashboard
+    import duckdb
 
+    from dashboards.app import run as run_dashboard
+    from dashboards.auth import CredentialsError, credentials_from_env, require_credentials
+    from dashboards.snapshot import snapshot_for_serving
+
+    try:
+        require_credentials(host, credentials_from_env())
+    except CredentialsError as refused:
+        console.print(f"[red]{refused}[/red]")
+        raise typer.Exit(2) from refused
     settings = _settings(None, warehouse, None)
-    if not settings.published_snapshot.exists():
+    published_before = settings.published_snapshot.exists()
+    try:
+        snapshot = snapshot_for_serving(settings.published_snapshot, settings.warehouse)
+    except duckdb.IOException as locked:
+        console.print(
+            f"[red]No published snapshot at {settings.published_snapshot.resolve()}[/red], and "
+            f"the warehouse {settings.warehouse.resolve()} is held by a running writer "
+            f"({type(locked).__name__}); try again when the run has finished.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from locked
+    if snapshot is None:
         # Name the files this command looked for, and the run that would publish them.
         console.print(
             f"[red]No published snapshot at {settings.published_snapshot.resolve()}[/red] "
@@ -473,15 +493,14 @@ def dashboard(
             soft_wrap=True,
         )
         raise typer.Exit(2)
-    from dashboards.auth import CredentialsError, credentials_from_env, require_credentials
-
-    try:
-        require_credentials(host, credentials_from_env())
-    except CredentialsError as refused:
-        console.print(f"[red]{refused}[/red]")
-        raise typer.Exit(2) from refused
-    console.print(f"Dashboards on http://{host}:{port}/ (snapshot {settings.published_snapshot})")
-    run_dashboard(settings.published_snapshot, host=host, port=port)
+    if not published_before:
+        console.print(
+            f"No run had published a snapshot (a run whose claims all fail their contract stops "
+            f"before publishing); published {snapshot} from the warehouse as it stands.",
+            soft_wrap=True,
+        )
+    console.print(f"Dashboards on http://{host}:{port}/ (snapshot {snapshot})")
+    run_dashboard(snapshot, host=host, port=port)
 
 
 @app.command()
