@@ -14,7 +14,7 @@ from models.features.history import (
     add_point_in_time_rate,
     join_known_before,
 )
-from models.features.history_tables import history_table
+from models.features.history_tables import keyed_history_table
 
 # Authorization CARCs (domain §5, §8.3) plus the shipped category for the rest.
 AUTH_CARCS = ("197", "198", "15", "39", "95", "284")
@@ -80,7 +80,9 @@ def add_filing_limit(
     [largest paid lag, smallest CARC-29 lag); the learned value is one day under the smallest
     CARC-29 lag when one is known, else the largest paid lag.
     """
-    history = history_table("filing_limit", lambda: filing_limit_history(adjudicated))
+    history = keyed_history_table(
+        "filing_limit", lambda: filing_limit_history(adjudicated), ["payer_id"], target, ASOF_KEY
+    )
     joined = join_known_before(target, history, ["payer_id"], pl.col("submission_date"))
     learned = pl.coalesce(pl.col("_min_late_lag") - 1, pl.col("_max_paid_lag"))
     if configured:
