@@ -229,12 +229,14 @@ def add_payer_missing_auth_denial_rate(
         prior_weight=prior_weight,
         window_days=AUTH_WINDOW_DAYS,
     )
-    joined = join_known_before(
-        with_rate,
-        auth_requirement_start(adjudicated_targets),
+    start = keyed_history_table(
+        "auth_requirement_start",
+        lambda: auth_requirement_start(adjudicated_targets),
         ["payer_id"],
-        pl.col("submission_date"),
+        target,
+        ASOF_KEY,
     )
+    joined = join_known_before(with_rate, start, ["payer_id"], pl.col("submission_date"))
     before_start = (pl.col("service_date") < pl.col("_auth_start")).fill_null(False)
     return joined.with_columns(
         pl.when(prior_auth_present() | before_start)
