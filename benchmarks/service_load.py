@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
 
     warehouse = args.root / "data" / "warehouse.duckdb"
     if not warehouse.exists():
@@ -245,6 +246,9 @@ def main() -> None:
         "rss_mb_after_load": round(memory_loaded["VmRSS"] / 1024),
         "rss_mb_end": round(memory_end["VmRSS"] / 1024),
         "rss_mb_peak": round(memory_end["VmHWM"] / 1024),
+        "scoring_threads": os.environ.get("DENIAL_RISK_API_SCORING_THREADS") or "cpu count",
+        "load_average_start": load_at_start,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(figures, indent=2))
     if args.out:

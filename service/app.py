@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import duckdb
 import polars as pl
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -27,10 +28,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from data_contracts.input_contract import CLAIMS, NOTES
-from models.presubmission import NoChampionError, ScoringContext, score_unsent
+from models.presubmission import (
+    NoChampionError,
+    PresubmissionResult,
+    ScoringContext,
+    score_unsent,
+)
 from pipelines.sources.x12.claims import read_x12_claims
 from service.fhir import FHIR_MEDIA_TYPE, FhirRequestError, bundle_for_result, claims_from_fhir
 from service.schemas import (
@@ -347,6 +352,19 @@ def _schemas_of(models: list[type[BaseModel]]) -> dict[str, Any]:
     return schemas
 
 
+async def _score_in_worker(
+    request: Request,
+    claims: pl.DataFrame,
+    notes: pl.DataFrame | None,
+    context: ScoringContext,
+) -> PresubmissionResult:
+    """`score_unsent` in a worker thread, at most `scoring_threads` at once (the event loop and
+    `/healthz` stay free; requests beyond the limit wait their turn in order)."""
+    return await anyio.to_thread.run_sync(
+        score_unsent, context, claims, notes, limiter=request.app.state.scoring_limiter
+    )
+
+
 def create_app(settings: ServiceSettings) -> FastAPI:
     """The service app; the scoring context is loaded when the app starts."""
 
@@ -355,6 +373,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         holder = ContextHolder(settings, load_scoring_context)
         holder.load()
         app.state.holder = holder
+        app.state.scoring_limiter = anyio.CapacityLimiter(settings.scoring_threads)
         yield
 
     app = FastAPI(
@@ -425,7 +444,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 status_code=415,
             )
         _count_lines(request, claims)
-        result = await run_in_threadpool(score_unsent, context, claims, notes)
+        result = await _score_in_worker(request, claims, notes, context)
         answer = score_response(result)
         if x12_rejected is not None and x12_rejected.height:
             answer["rejected"] = x12_rejected.to_dicts() + answer["rejected"]
@@ -459,7 +478,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         except FhirRequestError as exc:
             return _request_error(exc.errors)
         _count_lines(request, claims.claim_lines)
-        result = await run_in_threadpool(score_unsent, context, claims.claim_lines, claims.notes)
+        result = await _score_in_worker(request, claims.claim_lines, claims.notes, context)
         return JSONResponse(bundle_for_result(result, claims), media_type=FHIR_MEDIA_TYPE)
 
     def openapi() -> dict[str, Any]:

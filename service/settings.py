@@ -9,6 +9,7 @@ from pathlib import Path
 TOKEN_ENV = "DENIAL_RISK_API_TOKEN"
 MAX_BODY_ENV = "DENIAL_RISK_API_MAX_BODY_BYTES"
 RELOAD_CHECK_ENV = "DENIAL_RISK_API_RELOAD_SECONDS"
+SCORING_THREADS_ENV = "DENIAL_RISK_API_SCORING_THREADS"
 
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 # How often a request may ask the registry whether another champion was promoted (a file read).
@@ -23,6 +24,12 @@ def _env_int(name: str, default: int) -> int:
 def _env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     return float(raw) if raw else default
+
+
+def _default_scoring_threads() -> int:
+    # Requests scored at once: one per core. More only interleave on the cores (polars and
+    # DuckDB already run their own threads), so each takes longer and the queue does not shrink.
+    return max(1, _env_int(SCORING_THREADS_ENV, os.cpu_count() or 1))
 
 
 def _env_token() -> str | None:
@@ -44,6 +51,7 @@ class ServiceSettings:
     reload_check_seconds: float = field(
         default_factory=lambda: _env_float(RELOAD_CHECK_ENV, DEFAULT_RELOAD_CHECK_SECONDS)
     )
+    scoring_threads: int = field(default_factory=_default_scoring_threads)
 
     @classmethod
     def for_warehouse(cls, warehouse: Path, **overrides) -> ServiceSettings:

@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from models.features.history import ASOF_KEY, join_known_before
+from models.features.history_tables import keyed_history_table
 
 # The rejections the features read, one row per rejected claim and date (the modelling-table
 # asset and the pre-submission check run it against the warehouse).
@@ -46,7 +47,7 @@ def add_front_end_history(target: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.
         pl.col("patient_key").cast(pl.String),
         pl.col("rejected_on").cast(pl.Date),
     ).unique()
-    per_patient = (
+    per_patient_table = (
         events.group_by("patient_key", "rejected_on")
         .agg(pl.len().cast(pl.Int32).alias("_rejections"))
         .sort("patient_key", "rejected_on")
@@ -55,7 +56,16 @@ def add_front_end_history(target: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.
         .drop("rejected_on")
         .sort(ASOF_KEY)
     )
-    first_by_claim = events.group_by("claim_id").agg(pl.col("rejected_on").min().alias("_first"))
+    per_patient = keyed_history_table(
+        "front_end:per_patient", lambda: per_patient_table, ["patient_key"], target, ASOF_KEY
+    )
+    first_by_claim = keyed_history_table(
+        "front_end:first_by_claim",
+        lambda: events.group_by("claim_id").agg(pl.col("rejected_on").min().alias("_first")),
+        ["claim_id"],
+        target,
+        "_first",
+    )
     joined = join_known_before(target, per_patient, ["patient_key"], pl.col("submission_date"))
     return (
         joined.join(first_by_claim, on="claim_id", how="left")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from data_contracts.input_contract import TARGET_CPT
-from models.features.history_tables import history_table
+from models.features.history_tables import history_table, keyed_history_table
 from models.features.modifiers import CODING_WINDOW_DAYS, coding_key, is_coding_denial
 
 HISTORY_WINDOWS_DAYS = (7, 14, 30, 365)
@@ -81,8 +81,12 @@ def add_point_in_time_rate(
         f"{name}:overall",
         lambda: cumulative_by(events, [], time, sums).rename({"_n": "_gn", "_k": "_gk"}),
     )
-    per_key = history_table(
-        f"{name}:per_key", lambda: cumulative_by(events, keys, time, sums).collect().lazy()
+    per_key = keyed_history_table(
+        f"{name}:per_key",
+        lambda: cumulative_by(events, keys, time, sums).collect().lazy(),
+        keys,
+        target,
+        ASOF_KEY,
     )
     target_time = _time_key("submission_date", monthly)
     joined = join_known_before(
@@ -165,7 +169,7 @@ def add_prior_block_relief(target: pl.LazyFrame, note_relief: pl.LazyFrame) -> p
 
 def add_patient_prior_denials(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -> pl.LazyFrame:
     """The patient's denied lines (any code) adjudicated before the submission date."""
-    table = history_table(
+    table = keyed_history_table(
         "patient_prior_denials",
         lambda: cumulative_by(
             adjudicated,
@@ -173,6 +177,9 @@ def add_patient_prior_denials(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -
             pl.col("known_at"),
             {"_denials": pl.col("denied").cast(pl.Int32)},
         ),
+        ["patient_key"],
+        target,
+        ASOF_KEY,
     )
     # Only the target's patients can match; the semi join keeps the table's time order.
     mine = table.join(

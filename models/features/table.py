@@ -22,6 +22,7 @@ from models.features.documentation import (
 )
 from models.features.front_end import add_front_end_history, empty_rejections
 from models.features.history import (
+    ASOF_KEY,
     add_denial_rates,
     add_first_claim_with_payer,
     add_patient_prior_denials,
@@ -32,7 +33,7 @@ from models.features.history import (
     cumulative_by,
     join_known_before,
 )
-from models.features.history_tables import history_table
+from models.features.history_tables import history_table, keyed_history_table
 from models.features.modifiers import (
     MODIFIER_COLUMNS,
     add_payer_bilateral_convention,
@@ -161,9 +162,12 @@ def add_expected_payment(target: pl.LazyFrame, adjudicated: pl.LazyFrame) -> pl.
             {"_pay_n": "_gpay_n", "_pay_sum": "_gpay_sum"}
         ),
     )
-    per_payer = history_table(
+    per_payer = keyed_history_table(
         "expected_payment:per_payer",
         lambda: cumulative_by(paid, ["payer_id"], pl.col("known_at"), sums),
+        ["payer_id"],
+        target,
+        ASOF_KEY,
     )
     joined = join_known_before(
         join_known_before(target, overall, [], pl.col("submission_date")),

@@ -14,7 +14,7 @@ from models.features.history import (
     add_point_in_time_rate,
     join_known_before,
 )
-from models.features.history_tables import history_table
+from models.features.history_tables import keyed_history_table
 
 # Authorization CARCs (domain §5, §8.3) plus the shipped category for the rest.
 AUTH_CARCS = ("197", "198", "15", "39", "95", "284")
@@ -80,7 +80,9 @@ def add_filing_limit(
     [largest paid lag, smallest CARC-29 lag); the learned value is one day under the smallest
     CARC-29 lag when one is known, else the largest paid lag.
     """
-    history = history_table("filing_limit", lambda: filing_limit_history(adjudicated))
+    history = keyed_history_table(
+        "filing_limit", lambda: filing_limit_history(adjudicated), ["payer_id"], target, ASOF_KEY
+    )
     joined = join_known_before(target, history, ["payer_id"], pl.col("submission_date"))
     learned = pl.coalesce(pl.col("_min_late_lag") - 1, pl.col("_max_paid_lag"))
     if configured:
@@ -227,12 +229,14 @@ def add_payer_missing_auth_denial_rate(
         prior_weight=prior_weight,
         window_days=AUTH_WINDOW_DAYS,
     )
-    joined = join_known_before(
-        with_rate,
-        auth_requirement_start(adjudicated_targets),
+    start = keyed_history_table(
+        "auth_requirement_start",
+        lambda: auth_requirement_start(adjudicated_targets),
         ["payer_id"],
-        pl.col("submission_date"),
+        target,
+        ASOF_KEY,
     )
+    joined = join_known_before(with_rate, start, ["payer_id"], pl.col("submission_date"))
     before_start = (pl.col("service_date") < pl.col("_auth_start")).fill_null(False)
     return joined.with_columns(
         pl.when(prior_auth_present() | before_start)
