@@ -60,6 +60,7 @@ COLUMN_ELEMENTS: dict[str, str] = {
     "plan_type": "Coverage.type",
     "rendering_npi": "Claim.careTeam.provider",
     "rendering_provider_name": "Claim.careTeam.provider.display",
+    "billing_npi": "Claim.provider",
     "place_of_service": "Claim.item.locationCodeableConcept",
     "service_date": "Claim.item.servicedDate",
     "submission_date": "Claim.created",
@@ -299,6 +300,10 @@ def _claim_rows(
         "payer_name": payer_name,
         "plan_type": _plan_type(coverage, payer_name),
         "submission_date": _text(claim.created),
+        # Claim.provider is the billing provider (837P NM1*85), checked like the rendering NPI.
+        "billing_npi": _identifier_value(
+            claim.provider, resolver.resolve(claim.provider, claim, loc + ("provider",)), NPI_SYSTEM
+        ),
         "prior_auth_number": next(iter(getattr(insurance, "preAuthRef", None) or []), None),
     }
     rows, origins = [], []

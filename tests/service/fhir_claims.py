@@ -100,7 +100,9 @@ def claim_resource(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "patient": {"reference": "#patient"},
         "created": first["submission_date"],
         "insurer": {"identifier": {"value": first["payer_id"]}, "display": first["payer_name"]},
-        "provider": {"identifier": {"system": NPI_SYSTEM, "value": npis[0]}},
+        "provider": {
+            "identifier": {"system": NPI_SYSTEM, "value": first.get("billing_npi") or npis[0]}
+        },
         "priority": {"coding": [{"code": "normal"}]},
         "careTeam": [
             {

@@ -56,8 +56,7 @@ def _resources(bundle: Bundle, kind: str) -> list:
 
 def test_fhir_claims_map_to_the_same_contract_rows(planted):
     mapped = claims_from_fhir(claims_bundle(planted)).claim_lines
-    # The FHIR mapping carries no billing NPI yet (Claim.provider feeds rendering_npi's fallback).
-    columns = [c for c in planted.columns if c not in ("prior_auth_number", "billing_npi")]
+    columns = [c for c in planted.columns if c != "prior_auth_number"]
     key = ["claim_id", "line_number"]
     left = planted.select(columns).sort(key)
     right = mapped.select(columns).sort(key)
@@ -132,6 +131,20 @@ def test_rejected_item_comes_back_as_operation_outcome(client, planted):
     (issue,) = outcome.issue
     assert issue.expression == ["Claim.item.quantity"]
     assert issue.details.text == "bad_value"
+
+
+def test_a_billing_npi_failing_its_check_digit_is_named_as_claim_provider(client, planted):
+    rows = planted.filter(pl.col("claim_id") == planted["claim_id"][0]).to_dicts()
+    claim = claim_resource(rows)
+    claim["provider"]["identifier"]["value"] = "1234567890"  # 1234567893 passes the Luhn check
+    response = client.post(ROUTE, json=claim, headers=FHIR_JSON)
+    assert response.status_code == 200, response.text
+    bundle = Bundle.model_validate(response.json())
+    assert not _resources(bundle, "RiskAssessment")
+    issues = [i for o in _resources(bundle, "OperationOutcome") for i in o.issue]
+    assert issues and {(tuple(i.expression), i.details.text) for i in issues} == {
+        (("Claim.provider",), "bad_npi_check_digit")
+    }
 
 
 @pytest.mark.parametrize(
