@@ -258,3 +258,31 @@ def register_status_callback(page: str, inputs: list[tuple[str, str, str]]) -> N
             ),
             html.Div(filters_text(active), className="active-filters"),
         ]
+
+
+def filter_header(page: str, filters: dict[str, tuple[str, str]], date_label: str) -> list:
+    """A page's filter bar (a dropdown per filter, then the `<page>-dates` range), its status bar
+    and its empty notice; `filters` maps component id to (column, label)."""
+    return [
+        html.Div(
+            [dropdown(i, label) for i, (_, label) in filters.items()]
+            + [date_range(f"{page}-dates", date_label)],
+            style=FILTER_BAR_STYLE,
+        ),
+        status_bar(page),
+        empty_notice(f"{page}-notice"),
+    ]
+
+
+def register_filter_status(
+    page: str, filters: dict[str, tuple[str, str]], date_labels: tuple[str, str]
+) -> None:
+    """The status callback of a page built with `filter_header`: its filters, then the dates."""
+    register_status_callback(
+        page,
+        [(i, "value", label) for i, (_, label) in filters.items()]
+        + [
+            (f"{page}-dates", "start_date", date_labels[0]),
+            (f"{page}-dates", "end_date", date_labels[1]),
+        ],
+    )

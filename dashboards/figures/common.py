@@ -7,7 +7,7 @@ from functools import cache
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboards.theme import register_template
+from dashboards.theme import VERMILLION, register_template
 
 
 def styled(fig: go.Figure, title: str, x_title: str, y_title: str, caption: str) -> go.Figure:
@@ -21,6 +21,40 @@ def styled(fig: go.Figure, title: str, x_title: str, y_title: str, caption: str)
         # Legend under the plot so it never covers the title, whatever the number of traces.
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
         margin={"b": 120},
+    )
+    return fig
+
+
+def pareto_styled(
+    fig: go.Figure,
+    x: pl.Series,
+    cumulative_share: pl.Series,
+    labels: tuple[str, str, str, str],
+) -> go.Figure:
+    """Finish a Pareto bar chart: the cumulative-share line on a right axis, house style, and the
+    legend inside the plot. `labels` are the title, x and y axis titles and the caption."""
+    fig.add_scatter(
+        x=x,
+        y=cumulative_share,
+        name="cumulative share",
+        yaxis="y2",
+        mode="lines+markers",
+        line={"color": VERMILLION},
+        hovertemplate="%{x}<br>cumulative %{y:.1%} of denied lines<extra></extra>",
+    )
+    fig.update_layout(
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1.05],
+            "dtick": 0.2,
+            "tickformat": ".0%",
+            "title": "Cumulative share of denied lines (%)",
+        }
+    )
+    fig = styled(fig, *labels)
+    fig.update_layout(
+        legend={"x": 0.98, "y": 0.55, "xanchor": "right", "yanchor": "top", "orientation": "v"}
     )
     return fig
 

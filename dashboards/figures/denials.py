@@ -21,6 +21,7 @@ from dashboards.figures.common import (
     carc_descriptions,
     code_in_words,
     empty_figure,
+    pareto_styled,
     provider_label,
     short,
     styled,
@@ -294,37 +295,18 @@ def carc_pareto_figure(lines: pl.DataFrame) -> go.Figure:
         hovertemplate="<b>%{x}</b><br>%{y:,} denied lines, $%{customdata[0]:,.0f} charges"
         "<br>%{customdata[1]}<extra></extra>",
     )
-    fig.add_scatter(
-        x=frame["category"],
-        y=frame["cumulative_share"],
-        name="cumulative share",
-        yaxis="y2",
-        mode="lines+markers",
-        line={"color": VERMILLION},
-        hovertemplate="%{x}<br>cumulative %{y:.1%} of denied lines<extra></extra>",
-    )
-    fig.update_layout(
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "range": [0, 1.05],
-            "dtick": 0.2,
-            "tickformat": ".0%",
-            "title": "Cumulative share of denied lines (%)",
-        },
-    )
-    fig = styled(
+    return pareto_styled(
         fig,
-        title,
-        "Denial category (from the primary CARC)",
-        "Denied lines (count)",
-        "Categories on the left cause most denials; the line shows how much of all denials the "
-        "top categories explain. Hover for the CARCs and their X12 descriptions.",
+        frame["category"],
+        frame["cumulative_share"],
+        (
+            title,
+            "Denial category (from the primary CARC)",
+            "Denied lines (count)",
+            "Categories on the left cause most denials; the line shows how much of all denials "
+            "the top categories explain. Hover for the CARCs and their X12 descriptions.",
+        ),
     )
-    fig.update_layout(
-        legend={"x": 0.98, "y": 0.55, "xanchor": "right", "yanchor": "top", "orientation": "v"}
-    )
-    return fig
 
 
 def dollars_denied_figure(lines: pl.DataFrame) -> go.Figure:

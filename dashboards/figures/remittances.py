@@ -11,9 +11,9 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboards.figures.common import code_in_words, empty_figure, styled
+from dashboards.figures.common import code_in_words, empty_figure, pareto_styled, styled
 from dashboards.figures.denials import MIN_LINES_FOR_RATE
-from dashboards.theme import BLUE, GREY, PERCENT_TICKFORMAT, VERMILLION, category_colour, percent
+from dashboards.theme import BLUE, GREY, PERCENT_TICKFORMAT, category_colour, percent
 from models.kpis import carc_pareto, remit_denial_kpis, remit_match_share
 
 NO_REMITS = "No remit line matches the filters."
@@ -98,37 +98,18 @@ def remit_carc_pareto_figure(remits: pl.DataFrame) -> go.Figure:
         hovertemplate="<b>%{x}</b> (%{customdata[2]})<br>%{y:,} denied lines "
         "(%{customdata[1]:.1%})<br>%{customdata[0]}<extra></extra>",
     )
-    fig.add_scatter(
-        x=pareto["reason"],
-        y=pareto["cumulative_share"],
-        name="cumulative share",
-        yaxis="y2",
-        mode="lines+markers",
-        line={"color": VERMILLION},
-        hovertemplate="%{x}<br>cumulative %{y:.1%} of denied lines<extra></extra>",
-    )
-    fig.update_layout(
-        yaxis2={
-            "overlaying": "y",
-            "side": "right",
-            "range": [0, 1.05],
-            "dtick": 0.2,
-            "tickformat": ".0%",
-            "title": "Cumulative share of denied lines (%)",
-        }
-    )
-    fig = styled(
+    return pareto_styled(
         fig,
-        title,
-        "Group code and CARC of the denial",
-        "Denied remit lines (count)",
-        "The reasons payers gave for denied remit lines, most frequent first; hover for each "
-        "CARC's X12 description.",
+        pareto["reason"],
+        pareto["cumulative_share"],
+        (
+            title,
+            "Group code and CARC of the denial",
+            "Denied remit lines (count)",
+            "The reasons payers gave for denied remit lines, most frequent first; hover for each "
+            "CARC's X12 description.",
+        ),
     )
-    fig.update_layout(
-        legend={"x": 0.98, "y": 0.55, "xanchor": "right", "yanchor": "top", "orientation": "v"}
-    )
-    return fig
 
 
 def carc_legend(remits: pl.DataFrame) -> list[str]:

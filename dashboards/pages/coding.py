@@ -6,19 +6,15 @@ import dash
 from dash import Input, Output, callback, html
 
 from dashboards.components import (
-    FILTER_BAR_STYLE,
     GRID_STYLE,
-    date_range,
     denial_line_filter_choices,
-    dropdown,
-    empty_notice,
     figure_and_caption,
     figure_card,
+    filter_header,
     filtered_lines,
     parse_date,
-    register_status_callback,
+    register_filter_status,
     snapshot_path,
-    status_bar,
 )
 from dashboards.figures import coding as fig
 from dashboards.figures.common import empty_figure
@@ -55,22 +51,12 @@ MISSING = (
 layout = html.Div(
     [
         html.H2("Coding and documentation"),
-        html.Div(
-            [dropdown(i, label) for i, (_, label) in FILTERS.items()]
-            + [date_range("coding-dates", "Service date")],
-            style=FILTER_BAR_STYLE,
-        ),
-        status_bar("coding"),
-        empty_notice("coding-notice"),
+        *filter_header("coding", FILTERS, "Service date"),
         html.Div([figure_card(g, height=460) for g in GRAPHS], style=GRID_STYLE),
     ]
 )
 
-register_status_callback(
-    "coding",
-    [(i, "value", label) for i, (_, label) in FILTERS.items()]
-    + [("coding-dates", "start_date", "Service from"), ("coding-dates", "end_date", "Service to")],
-)
+register_filter_status("coding", FILTERS, ("Service from", "Service to"))
 
 
 @callback(

@@ -7,20 +7,16 @@ import polars as pl
 from dash import Input, Output, callback, html
 
 from dashboards.components import (
-    FILTER_BAR_STYLE,
     GRID_STYLE,
-    date_range,
     denial_line_filter_choices,
-    dropdown,
-    empty_notice,
     figure_and_caption,
     figure_card,
+    filter_header,
     filtered_lines,
     kpi_tile,
     parse_date,
-    register_status_callback,
+    register_filter_status,
     snapshot_path,
-    status_bar,
 )
 from dashboards.figures import denials as fig
 from dashboards.figures.common import empty_figure
@@ -75,26 +71,13 @@ layout = html.Div(
             "the dotted line uses the Task Force's 3-month average of submitted lines).",
             style={"color": "#444"},
         ),
-        html.Div(
-            [dropdown(i, label) for i, (_, label) in FILTERS.items()]
-            + [date_range("denials-dates", "Service date")],
-            style=FILTER_BAR_STYLE,
-        ),
-        status_bar("denials"),
-        empty_notice("denials-notice"),
+        *filter_header("denials", FILTERS, "Service date"),
         html.Div(id="denials-kpis", style={"display": "flex", "gap": "12px", "flexWrap": "wrap"}),
         html.Div([figure_card(g) for g in GRAPHS], style=GRID_STYLE),
     ]
 )
 
-register_status_callback(
-    "denials",
-    [(i, "value", label) for i, (_, label) in FILTERS.items()]
-    + [
-        ("denials-dates", "start_date", "Service from"),
-        ("denials-dates", "end_date", "Service to"),
-    ],
-)
+register_filter_status("denials", FILTERS, ("Service from", "Service to"))
 
 
 @callback(

@@ -7,20 +7,16 @@ from dash import Input, Output, callback, html
 
 from dashboards.components import (
     CARD_STYLE,
-    FILTER_BAR_STYLE,
     GRID_STYLE,
-    date_range,
-    dropdown,
-    empty_notice,
     figure_and_caption,
     figure_card,
+    filter_header,
     filtered_lines,
     kpi_tile,
     options,
     parse_date,
-    register_status_callback,
+    register_filter_status,
     snapshot_path,
-    status_bar,
 )
 from dashboards.figures import remittances as fig
 from dashboards.figures.common import empty_figure
@@ -51,13 +47,7 @@ layout = html.Div(
             "but it still counts here).",
             style={"color": "#444", "marginTop": "0"},
         ),
-        html.Div(
-            [dropdown(i, label) for i, (_, label) in FILTERS.items()]
-            + [date_range("remittances-dates", "Adjudication date")],
-            style=FILTER_BAR_STYLE,
-        ),
-        status_bar("remittances"),
-        empty_notice("remittances-notice"),
+        *filter_header("remittances", FILTERS, "Adjudication date"),
         html.Div(id="remittances-tiles", style={"display": "flex", "gap": "12px"}),
         html.Div([figure_card(g, height=440) for g in GRAPHS], style=GRID_STYLE),
         html.Div(
@@ -76,14 +66,7 @@ layout = html.Div(
     ]
 )
 
-register_status_callback(
-    "remittances",
-    [(i, "value", label) for i, (_, label) in FILTERS.items()]
-    + [
-        ("remittances-dates", "start_date", "Adjudicated from"),
-        ("remittances-dates", "end_date", "Adjudicated to"),
-    ],
-)
+register_filter_status("remittances", FILTERS, ("Adjudicated from", "Adjudicated to"))
 
 
 @callback(
